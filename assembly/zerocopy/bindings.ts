@@ -1,0 +1,27 @@
+// The raw `zerocopy` import module, ABI v1 (docs/ABI.md), exactly as the host exports it.
+// Every function returns a WASI errno; results go through pointers (Output), 0 means NULL.
+
+/** sendfile(2). `offset`: Input/Output, an i64 or 0. `ret_sent`: Output, a u64. */
+// @ts-ignore: decorator
+@external("zerocopy", "sendfile")
+export declare function sendfile(out_fd: u32, in_fd: u32, offset: usize, count: u64, ret_sent: usize): u16;
+
+/** splice(2). `off_in`, `off_out`: Input/Output, an i64 or 0. `ret_moved`: Output, a u64. */
+// @ts-ignore: decorator
+@external("zerocopy", "splice")
+export declare function splice(fd_in: u32, off_in: usize, fd_out: u32, off_out: usize, len: u64, flags: u32, ret_moved: usize): u16;
+
+/** tee(2). `ret_copied`: Output, a u64. */
+// @ts-ignore: decorator
+@external("zerocopy", "tee")
+export declare function tee(fd_in: u32, fd_out: u32, len: u64, flags: u32, ret_copied: usize): u16;
+
+/** pipe2(2). `ret_fds`: Output, two u32: the read end, then the write end. */
+// @ts-ignore: decorator
+@external("zerocopy", "pipe")
+export declare function pipe(fdflags: u32, ret_fds: usize): u16;
+
+/** copy_file_range(2). `off_in`, `off_out`: Input/Output, an i64 or 0. `ret_copied`: Output, a u64. */
+// @ts-ignore: decorator
+@external("zerocopy", "copy_file_range")
+export declare function copy_file_range(fd_in: u32, off_in: usize, fd_out: u32, off_out: usize, len: u64, flags: u32, ret_copied: usize): u16;

@@ -1,0 +1,4 @@
+// wasm-zerocopy's public API.
+export { Sandbox, type SandboxOptions, type Stdio, type VirtualFile } from './runtime.js';
+export { errno, errnoName } from './sandbox/errno.js';
+export { ZEROCOPY_ABI_VERSION } from './zerocopy/imports.js';

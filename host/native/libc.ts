@@ -1,0 +1,132 @@
+// Every libc binding of the runtime, in one place, through koffi.
+//
+// Convention: each binding returns what the kernel's raw syscall ABI returns: the result
+// (>= 0) on success, or -errno on failure. errno is read with koffi.errno() immediately after
+// the call, before any other JavaScript can run a libc call that would overwrite it.
+// Nothing here knows about WASI; the sandbox layer translates.
+import koffi from 'koffi';
+import { requireLinux } from './platform.js';
+
+requireLinux();
+
+const libc = koffi.load('libc.so.6');
+
+/** A raw pointer: a host buffer, a view of guest memory, an absolute address, or null. */
+export type Ptr = Uint8Array | bigint | null;
+
+type Fn = (...args: any[]) => any;
+const bind = (decl: string): Fn => libc.func(decl) as Fn;
+
+/** Wraps a binding that returns -1 and sets errno into one that returns -errno. */
+function sys<A extends unknown[]>(decl: string): (...args: A) => number {
+  const f = bind(decl);
+  return (...args: A): number => {
+    const r = f(...args);
+    if (r === -1 || r === -1n) return -koffi.errno();
+    return typeof r === 'bigint' ? Number(r) : r;
+  };
+}
+
+/** Wraps a binding that returns the error number itself (posix_fadvise, posix_fallocate). */
+function direct<A extends unknown[]>(decl: string): (...args: A) => number {
+  const f = bind(decl);
+  return (...args: A): number => -f(...args);
+}
+
+// --- descriptors -------------------------------------------------------------------------
+export const close = sys<[fd: number]>('int close(int)');
+export const fcntl = sys<[fd: number, cmd: number, arg: number]>('int fcntl(int, int, long)');
+export const read = sys<[fd: number, buf: Ptr, count: number]>('long read(int, void *, size_t)');
+export const write = sys<[fd: number, buf: Ptr, count: number]>('long write(int, const void *, size_t)');
+export const readv = sys<[fd: number, iov: Ptr, iovcnt: number]>('long readv(int, const void *, int)');
+export const writev = sys<[fd: number, iov: Ptr, iovcnt: number]>('long writev(int, const void *, int)');
+export const preadv = sys<[fd: number, iov: Ptr, iovcnt: number, offset: bigint]>(
+  'long preadv64(int, const void *, int, int64_t)');
+export const pwritev = sys<[fd: number, iov: Ptr, iovcnt: number, offset: bigint]>(
+  'long pwritev64(int, const void *, int, int64_t)');
+export const pread = sys<[fd: number, buf: Ptr, count: number, offset: bigint]>(
+  'long pread64(int, void *, size_t, int64_t)');
+export const pwrite = sys<[fd: number, buf: Ptr, count: number, offset: bigint]>(
+  'long pwrite64(int, const void *, size_t, int64_t)');
+export const lseek = sys<[fd: number, offset: bigint | number, whence: number]>(
+  'int64_t lseek64(int, int64_t, int)');
+export const ftruncate = sys<[fd: number, length: bigint]>('int ftruncate64(int, int64_t)');
+export const fsync = sys<[fd: number]>('int fsync(int)');
+export const fdatasync = sys<[fd: number]>('int fdatasync(int)');
+export const posix_fadvise = direct<[fd: number, offset: bigint, len: bigint, advice: number]>(
+  'int posix_fadvise64(int, int64_t, int64_t, int)');
+export const posix_fallocate = direct<[fd: number, offset: bigint, len: bigint]>(
+  'int posix_fallocate64(int, int64_t, int64_t)');
+export const futimens = sys<[fd: number, times: Ptr]>('int futimens(int, const void *)');
+export const getdents64 = sys<[fd: number, buf: Ptr, count: number]>('long getdents64(int, void *, size_t)');
+export const isatty = bind('int isatty(int)') as (fd: number) => number;
+export const strerror = bind('const char *strerror(int)') as (errnum: number) => string;
+
+// --- paths (always relative to a directory descriptor) ------------------------------------
+const SYS_openat2 = 437; // the same number on x86-64 and arm64 (syscalls after 424 are unified)
+const openat2Raw = sys<[nr: number, dirfd: number, path: string, how: Ptr, size: number]>(
+  'long syscall(long, int, const char *, const void *, size_t)');
+const openHow = Buffer.alloc(24);
+/** openat2(2): struct open_how { u64 flags; u64 mode; u64 resolve; }. */
+export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+  openHow.writeBigUInt64LE(BigInt(flags >>> 0), 0);
+  openHow.writeBigUInt64LE(BigInt(mode >>> 0), 8);
+  openHow.writeBigUInt64LE(BigInt(resolve >>> 0), 16);
+  return openat2Raw(SYS_openat2, dirfd, path, openHow, 24);
+}
+export const openat = sys<[dirfd: number, path: string, flags: number, mode: number]>(
+  'int openat(int, const char *, int, unsigned int)');
+export const statx = sys<[dirfd: number, path: string, flags: number, mask: number, buf: Ptr]>(
+  'int statx(int, const char *, int, unsigned int, void *)');
+export const mkdirat = sys<[dirfd: number, path: string, mode: number]>('int mkdirat(int, const char *, unsigned int)');
+export const unlinkat = sys<[dirfd: number, path: string, flags: number]>('int unlinkat(int, const char *, int)');
+export const renameat = sys<[olddirfd: number, oldpath: string, newdirfd: number, newpath: string]>(
+  'int renameat(int, const char *, int, const char *)');
+export const linkat = sys<[olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number]>(
+  'int linkat(int, const char *, int, const char *, int)');
+export const symlinkat = sys<[target: string, dirfd: number, path: string]>('int symlinkat(const char *, int, const char *)');
+export const readlinkat = sys<[dirfd: number, path: string, buf: Ptr, size: number]>(
+  'long readlinkat(int, const char *, void *, size_t)');
+export const utimensat = sys<[dirfd: number, path: string, times: Ptr, flags: number]>(
+  'int utimensat(int, const char *, const void *, int)');
+
+// --- zero-copy transfers -----------------------------------------------------------------
+// Offsets are passed as pointers (loff_t *) so that the kernel reads and writes them itself.
+export const sendfile = sys<[outFd: number, inFd: number, offset: Ptr, count: bigint | number]>(
+  'long sendfile64(int, int, void *, size_t)');
+export const splice = sys<[fdIn: number, offIn: Ptr, fdOut: number, offOut: Ptr, len: bigint | number, flags: number]>(
+  'long splice(int, void *, int, void *, size_t, unsigned int)');
+export const tee = sys<[fdIn: number, fdOut: number, len: bigint | number, flags: number]>(
+  'long tee(int, int, size_t, unsigned int)');
+export const pipe2 = sys<[fds: Ptr, flags: number]>('int pipe2(void *, int)');
+export const copy_file_range = sys<[fdIn: number, offIn: Ptr, fdOut: number, offOut: Ptr, len: bigint | number, flags: number]>(
+  'long copy_file_range(int, void *, int, void *, size_t, unsigned int)');
+
+// --- time, randomness, processes ---------------------------------------------------------
+export const clock_gettime = sys<[clock: number, ts: Ptr]>('int clock_gettime(int, void *)');
+export const clock_getres = sys<[clock: number, ts: Ptr]>('int clock_getres(int, void *)');
+export const poll = sys<[fds: Ptr, nfds: number, timeout: number]>('int poll(void *, unsigned long, int)');
+export const sched_yield = sys<[]>('int sched_yield(void)');
+
+// --- sockets -----------------------------------------------------------------------------
+export const socket = sys<[domain: number, type: number, protocol: number]>('int socket(int, int, int)');
+export const bind_ = sys<[fd: number, addr: Ptr, len: number]>('int bind(int, const void *, unsigned int)');
+export const listen = sys<[fd: number, backlog: number]>('int listen(int, int)');
+export const accept4 = sys<[fd: number, addr: Ptr, len: Ptr, flags: number]>('int accept4(int, void *, void *, int)');
+export const connect = sys<[fd: number, addr: Ptr, len: number]>('int connect(int, const void *, unsigned int)');
+export const setsockopt = sys<[fd: number, level: number, name: number, val: Ptr, len: number]>(
+  'int setsockopt(int, int, int, const void *, unsigned int)');
+export const getsockopt = sys<[fd: number, level: number, name: number, val: Ptr, len: Ptr]>(
+  'int getsockopt(int, int, int, void *, void *)');
+export const getsockname = sys<[fd: number, addr: Ptr, len: Ptr]>('int getsockname(int, void *, void *)');
+export const getpeername = sys<[fd: number, addr: Ptr, len: Ptr]>('int getpeername(int, void *, void *)');
+export const shutdown = sys<[fd: number, how: number]>('int shutdown(int, int)');
+export const recvmsg = sys<[fd: number, msg: Ptr, flags: number]>('long recvmsg(int, void *, int)');
+export const sendmsg = sys<[fd: number, msg: Ptr, flags: number]>('long sendmsg(int, const void *, int)');
+
+/** The absolute address of a buffer's first byte (for iovec arrays and loff_t pointers). */
+const memsetAddr = bind('void *memset(void *, int, size_t)');
+export function addressOf(buf: ArrayBufferView | ArrayBuffer): bigint {
+  const view = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, 0);
+  return BigInt(memsetAddr(view, 0, 0));
+}

@@ -1,0 +1,129 @@
+// The embedding API: one Sandbox per guest instance, shaped like node:wasi's WASI class so
+// that it reads familiar: new Sandbox(options), getImportObject(), start(), initialize().
+import { constants } from 'node:os';
+import * as libc from './native/libc.js';
+import { AT, O } from './native/platform.js';
+import { ProcExit, type Context } from './sandbox/context.js';
+import { FdEntry, FdTable, dupCloexec, type VirtualFile } from './sandbox/fd_table.js';
+import { GuestMemory } from './sandbox/memory.js';
+import { FILETYPE, R } from './sandbox/rights.js';
+import { preview1 } from './wasi/preview1.js';
+import { zerocopy } from './zerocopy/imports.js';
+
+export type { VirtualFile } from './sandbox/fd_table.js';
+
+/** A guest's standard stream: a host descriptor (duplicated, never closed) or a virtual file. */
+export type Stdio = number | VirtualFile | null;
+
+export interface SandboxOptions {
+  /** argv as the guest sees it, argv[0] first. */
+  args?: readonly string[];
+  /** The guest's whole environment; nothing of the host's is passed unless listed here. */
+  env?: Readonly<Record<string, string>>;
+  /** Guest path -> host directory, preopened in this order from descriptor 3 (as node:wasi). */
+  preopens?: Readonly<Record<string, string>>;
+  /** Defaults: the host's descriptors 0, 1 and 2. null leaves the guest descriptor closed. */
+  stdin?: Stdio;
+  stdout?: Stdio;
+  stderr?: Stdio;
+  /** When true (the default), start() returns the exit code of proc_exit; else the process exits. */
+  returnOnExit?: boolean;
+}
+
+export class Sandbox {
+  readonly fds = new FdTable();
+  private readonly mem = new GuestMemory();
+  private readonly ctx: Context;
+  private readonly returnOnExit: boolean;
+  private started = false;
+
+  constructor(options: SandboxOptions = {}) {
+    this.returnOnExit = options.returnOnExit ?? true;
+    const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    this.ctx = { mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env };
+    try {
+      this.addStdio(0, options.stdin === undefined ? 0 : options.stdin);
+      this.addStdio(1, options.stdout === undefined ? 1 : options.stdout);
+      this.addStdio(2, options.stderr === undefined ? 2 : options.stderr);
+      for (const [guest, host] of Object.entries(options.preopens ?? {})) this.preopen(guest, host);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  private addStdio(fd: number, stdio: Stdio): void {
+    if (stdio === null) return;
+    if (typeof stdio === 'number') {
+      // A closed host descriptor leaves the guest's closed too, as a native program would find it.
+      if (libc.fcntl(stdio, 1 /* F_GETFD */, 0) < 0) return;
+      const e = this.fds.adopt(dupCloexec(stdio));
+      e.emulateBlocking = true;
+      this.fds.insertAt(fd, e);
+    } else {
+      const rights = (stdio.read ? R.FD_READ : 0) | (stdio.write ? R.FD_WRITE : 0) |
+        R.FD_FILESTAT_GET | R.POLL_FD_READWRITE;
+      this.fds.insertAt(fd, new FdEntry(-1, FILETYPE.CHARACTER_DEVICE, rights, 0, null, stdio));
+    }
+  }
+
+  /** Opens a host directory and hands it to the guest as a preopen named `guestPath`. */
+  preopen(guestPath: string, hostPath: string): number {
+    const hostFd = libc.openat(AT.FDCWD, hostPath, O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0);
+    if (hostFd < 0) throw new Error(`cannot open directory ${JSON.stringify(hostPath)}: ${errnoText(-hostFd)}`);
+    return this.fds.insert(this.fds.adopt(hostFd, guestPath, FILETYPE.DIRECTORY));
+  }
+
+  /**
+   * Hands the guest a duplicate of a host descriptor (a socket, a pipe, a file) at the lowest
+   * free number, with the rights its type allows. The caller keeps its own descriptor.
+   */
+  grant(hostFd: number): number {
+    return this.fds.insert(this.fds.adopt(dupCloexec(hostFd)));
+  }
+
+  getImportObject(): WebAssembly.Imports {
+    return { wasi_snapshot_preview1: preview1(this.ctx), zerocopy: zerocopy(this.ctx) };
+  }
+
+  /** Runs a command's _start; returns its exit code (0 if _start returns). Traps propagate. */
+  start(instance: WebAssembly.Instance): number {
+    const start = this.bind(instance, '_start');
+    if (typeof start !== 'function') throw new TypeError('the module exports no _start function');
+    try {
+      start();
+      return 0;
+    } catch (e) {
+      if (!(e instanceof ProcExit)) throw e;
+      if (!this.returnOnExit) process.exit(e.code);
+      return e.code;
+    }
+  }
+
+  /** Prepares a reactor: runs its _initialize, if it has one. */
+  initialize(instance: WebAssembly.Instance): void {
+    const init = this.bind(instance, '_initialize');
+    if (init !== undefined && typeof init !== 'function') throw new TypeError('_initialize is not a function');
+    if (typeof init === 'function') init();
+  }
+
+  private bind(instance: WebAssembly.Instance, entry: string): unknown {
+    if (this.started) throw new Error('this Sandbox has already started an instance');
+    const memory = instance.exports.memory;
+    if (!(memory instanceof WebAssembly.Memory)) throw new TypeError('the module exports no memory');
+    this.started = true;
+    this.mem.attach(memory);
+    return instance.exports[entry];
+  }
+
+  /** Closes every host descriptor the guest still holds. */
+  close(): void {
+    this.fds.closeAll();
+  }
+}
+
+/** "ENOENT (no such file or directory)" for a Linux errno. */
+export function errnoText(linuxErrno: number): string {
+  const name = Object.entries(constants.errno).find(([, v]) => v === linuxErrno)?.[0] ?? `errno ${linuxErrno}`;
+  return `${name} (${libc.strerror(linuxErrno).toLowerCase()})`;
+}

@@ -1,0 +1,17 @@
+// What every import of one guest instance works on.
+import type { FdTable } from './fd_table.js';
+import type { GuestMemory } from './memory.js';
+
+export interface Context {
+  readonly mem: GuestMemory;
+  readonly fds: FdTable;
+  /** argv, argv[0] first. */
+  readonly args: readonly string[];
+  /** "NAME=VALUE" strings: exactly what the guest was given, nothing from the host. */
+  readonly env: readonly string[];
+}
+
+/** Thrown by proc_exit: the one exception that crosses the import boundary, to unwind the guest. */
+export class ProcExit {
+  constructor(readonly code: number) {}
+}

@@ -1,0 +1,91 @@
+// Bounds-checked access to guest linear memory.
+//
+// The views are rebuilt whenever memory.grow has replaced the ArrayBuffer (the old one is
+// detached), so no call ever reads through a stale view. Every pointer is checked to lie
+// wholly inside memory before anything is read, written or handed to the kernel: a bad
+// pointer is `fault`, found before a syscall runs so that no transferred byte goes unreported.
+import { addressOf } from '../native/libc.js';
+import { errno, fail } from './errno.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+export class GuestMemory {
+  private memory: WebAssembly.Memory | null = null;
+  private buffer: ArrayBuffer = new ArrayBuffer(0);
+  private u8 = new Uint8Array(0);
+  private dv = new DataView(this.buffer);
+  private base = 0n;
+
+  attach(memory: WebAssembly.Memory): void {
+    this.memory = memory;
+    this.refresh();
+  }
+
+  get attached(): boolean {
+    return this.memory !== null;
+  }
+
+  private refresh(): void {
+    const m = this.memory;
+    if (m === null) fail(errno.fault);
+    if (m.buffer !== this.buffer) {
+      this.buffer = m.buffer as ArrayBuffer;
+      this.u8 = new Uint8Array(this.buffer);
+      this.dv = new DataView(this.buffer);
+      this.base = 0n; // computed lazily: most calls never need an absolute address
+    }
+  }
+
+  /** Checks that [ptr, ptr + len) lies inside memory; returns ptr as an unsigned number. */
+  check(ptr: number, len: number): number {
+    this.refresh();
+    const p = ptr >>> 0;
+    if (len < 0 || p + len > this.u8.length) fail(errno.fault);
+    return p;
+  }
+
+  /** A view (no copy) of len bytes at ptr. */
+  bytes(ptr: number, len: number): Uint8Array {
+    const p = this.check(ptr, len >>> 0);
+    return this.u8.subarray(p, p + (len >>> 0));
+  }
+
+  /** The host address of guest byte ptr, for structures the kernel reads or writes itself. */
+  address(ptr: number, len: number): bigint {
+    const p = this.check(ptr, len);
+    if (this.base === 0n) this.base = addressOf(this.buffer);
+    return this.base + BigInt(p);
+  }
+
+  u8At(ptr: number): number { return this.dv.getUint8(this.check(ptr, 1)); }
+  u16(ptr: number): number { return this.dv.getUint16(this.check(ptr, 2), true); }
+  u32(ptr: number): number { return this.dv.getUint32(this.check(ptr, 4), true); }
+  u64(ptr: number): bigint { return this.dv.getBigUint64(this.check(ptr, 8), true); }
+  i64(ptr: number): bigint { return this.dv.getBigInt64(this.check(ptr, 8), true); }
+  setU8(ptr: number, v: number): void { this.dv.setUint8(this.check(ptr, 1), v); }
+  setU16(ptr: number, v: number): void { this.dv.setUint16(this.check(ptr, 2), v, true); }
+  setU32(ptr: number, v: number): void { this.dv.setUint32(this.check(ptr, 4), v, true); }
+  setU64(ptr: number, v: bigint | number): void {
+    this.dv.setBigUint64(this.check(ptr, 8), BigInt.asUintN(64, BigInt(v)), true);
+  }
+
+  /** A UTF-8 string of len bytes; invalid UTF-8 is `ilseq`. */
+  string(ptr: number, len: number): string {
+    try {
+      return utf8.decode(this.bytes(ptr, len));
+    } catch (e) {
+      if (e instanceof TypeError) fail(errno.ilseq);
+      throw e;
+    }
+  }
+
+  /** Writes bytes at ptr, failing with `fault` unless all of them fit. */
+  write(ptr: number, data: Uint8Array): void {
+    this.bytes(ptr, data.length).set(data);
+  }
+}
+
+export function encodeUtf8(s: string): Uint8Array {
+  return utf8Encoder.encode(s);
+}

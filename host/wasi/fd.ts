@@ -1,0 +1,113 @@
+// What the fd_* calls of WASI preview1 mean, on decoded arguments. Decoding stays in
+// preview1.ts; everything here takes guest descriptor numbers and host values.
+import * as libc from '../native/libc.js';
+import { F, O } from '../native/platform.js';
+import { check, errno, fail } from '../sandbox/errno.js';
+import { closeEntry, type FdEntry } from '../sandbox/fd_table.js';
+import type { Context } from '../sandbox/context.js';
+import { R, maxRights } from '../sandbox/rights.js';
+import { FDFLAGS, WHENCE } from './abi.js';
+import { statFd, type Filestat } from './stat.js';
+
+/** WASI fdflags <-> open(2) status flags. RSYNC is O_SYNC on Linux (fcntl.h). */
+export function fdflagsToOpen(flags: number): number {
+  let o = 0;
+  if (flags & FDFLAGS.APPEND) o |= O.APPEND;
+  if (flags & FDFLAGS.DSYNC) o |= O.DSYNC;
+  if (flags & FDFLAGS.NONBLOCK) o |= O.NONBLOCK;
+  if (flags & (FDFLAGS.SYNC | FDFLAGS.RSYNC)) o |= O.SYNC;
+  return o;
+}
+
+export function openToFdflags(o: number): number {
+  let f = 0;
+  if (o & O.APPEND) f |= FDFLAGS.APPEND;
+  if ((o & O.SYNC) === O.SYNC) f |= FDFLAGS.SYNC | FDFLAGS.RSYNC;
+  else if (o & O.DSYNC) f |= FDFLAGS.DSYNC;
+  if (o & O.NONBLOCK) f |= FDFLAGS.NONBLOCK;
+  return f;
+}
+
+export function fd_close(ctx: Context, fd: number): void {
+  check(closeEntry(ctx.fds.remove(fd)));
+}
+
+export interface Fdstat { filetype: number; flags: number; rightsBase: number; rightsInheriting: number }
+
+export function fd_fdstat_get(ctx: Context, fd: number): Fdstat {
+  const e = ctx.fds.get(fd);
+  let flags = 0;
+  if (e.hostFd >= 0) {
+    flags = openToFdflags(check(libc.fcntl(e.hostFd, F.GETFL, 0)));
+    if (e.emulateBlocking) flags &= ~FDFLAGS.NONBLOCK;
+  }
+  return { filetype: e.filetype, flags, rightsBase: e.rightsBase, rightsInheriting: e.rightsInheriting };
+}
+
+/**
+ * Sets APPEND and NONBLOCK with F_SETFL. Linux's F_SETFL cannot change the sync flags
+ * (fcntl(2): "file access mode and file creation flags ... are ignored"; O_DSYNC and O_SYNC
+ * likewise), so asking for them is `notsup` rather than a silent no-op.
+ */
+export function fd_fdstat_set_flags(ctx: Context, fd: number, flags: number): void {
+  const e = ctx.fds.get(fd, R.FD_FDSTAT_SET_FLAGS);
+  if (flags & ~(FDFLAGS.APPEND | FDFLAGS.DSYNC | FDFLAGS.NONBLOCK | FDFLAGS.RSYNC | FDFLAGS.SYNC)) fail(errno.inval);
+  if (e.hostFd < 0) fail(errno.notsup);
+  const current = check(libc.fcntl(e.hostFd, F.GETFL, 0));
+  const sync = O.SYNC | O.DSYNC;
+  if ((fdflagsToOpen(flags) & sync) !== (current & sync)) fail(errno.notsup);
+  const next = (current & ~(O.APPEND | O.NONBLOCK)) | (fdflagsToOpen(flags) & (O.APPEND | O.NONBLOCK));
+  if (e.emulateBlocking) {
+    // Inherited stdio shares its open file description with the host: never change the
+    // host's mode; only what the guest sees.
+    if (flags & FDFLAGS.NONBLOCK) e.emulateBlocking = false;
+    return;
+  }
+  check(libc.fcntl(e.hostFd, F.SETFL, next));
+}
+
+/** Rights only narrow (witx: "fd_fdstat_set_rights ... can only remove rights"). */
+export function fd_fdstat_set_rights(ctx: Context, fd: number, base: number, inheriting: number): void {
+  const e = ctx.fds.get(fd);
+  if ((base & ~e.rightsBase) !== 0 || (inheriting & ~e.rightsInheriting) !== 0) fail(errno.notcapable);
+  e.revoked |= e.rightsBase & ~base;
+  e.rightsBase = base;
+  e.rightsInheriting = inheriting;
+}
+
+export function fd_seek(ctx: Context, fd: number, offset: bigint, whence: number): bigint {
+  // Asking only for the position needs fd_tell, as in wasmtime; moving it needs fd_seek.
+  const right = offset === 0n && whence === WHENCE.CUR ? R.FD_TELL : R.FD_SEEK;
+  const e = kernelEntry(ctx, fd, right);
+  if (whence > WHENCE.END) fail(errno.inval);
+  return BigInt(check(libc.lseek(e.hostFd, offset, whence)));
+}
+
+export function fd_tell(ctx: Context, fd: number): bigint {
+  return BigInt(check(libc.lseek(kernelEntry(ctx, fd, R.FD_TELL).hostFd, 0n, WHENCE.CUR)));
+}
+
+export function fd_filestat_get(ctx: Context, fd: number): Filestat {
+  const e = ctx.fds.get(fd, R.FD_FILESTAT_GET);
+  if (e.hostFd < 0) {
+    return { dev: 0n, ino: 0n, filetype: e.filetype, nlink: 1n, size: 0n, atim: 0n, mtim: 0n, ctim: 0n };
+  }
+  return statFd(e.hostFd);
+}
+
+export function fd_filestat_set_size(ctx: Context, fd: number, size: bigint): void {
+  check(libc.ftruncate(kernelEntry(ctx, fd, R.FD_FILESTAT_SET_SIZE).hostFd, BigInt.asIntN(64, size)));
+}
+
+/** A descriptor that must be a kernel descriptor: virtual files behave as pipes (`spipe`). */
+export function kernelEntry(ctx: Context, fd: number, rights: number): FdEntry {
+  const e = ctx.fds.get(fd, rights);
+  if (e.hostFd < 0) fail(errno.spipe);
+  return e;
+}
+
+/** Rights for a newly opened host descriptor: what was asked, what the parent lets it inherit. */
+export function narrowRights(filetype: number, base: number, inheriting: number, parent: FdEntry): [number, number] {
+  const [maxBase, maxInheriting] = maxRights(filetype);
+  return [base & parent.rightsInheriting & maxBase, inheriting & parent.rightsInheriting & maxInheriting];
+}

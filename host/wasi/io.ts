@@ -1,0 +1,110 @@
+// Reading and writing through a guest descriptor: vectored I/O straight between the kernel
+// and guest memory (the kernel reads the iovec array of host addresses we build), or, for
+// virtual files, between the embedder's object and views of guest memory.
+import * as libc from '../native/libc.js';
+import { errno, fail, check } from '../sandbox/errno.js';
+import type { FdEntry } from '../sandbox/fd_table.js';
+import type { GuestMemory } from '../sandbox/memory.js';
+import { IOVEC_SIZE } from './abi.js';
+
+/** readv(2) and writev(2) answer EINVAL past UIO_MAXIOV iovecs; so do we, before decoding. */
+const IOV_MAX = 1024;
+const hostIov = Buffer.alloc(IOV_MAX * 16);
+const POLLIN = 1, POLLOUT = 4;
+const EAGAIN = 11;
+const pollfd = Buffer.alloc(8);
+
+/** Decodes a guest (c)iovec array into views of guest memory, checking every buffer. */
+export function guestIovecs(mem: GuestMemory, iovs: number, count: number): Uint8Array[] {
+  count >>>= 0;
+  if (count > IOV_MAX) fail(errno.inval);
+  mem.check(iovs, count * IOVEC_SIZE);
+  const views: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const p = iovs + i * IOVEC_SIZE;
+    views.push(mem.bytes(mem.u32(p), mem.u32(p + 4)));
+  }
+  return views;
+}
+
+/** Fills the host iovec array with the addresses of the given views of guest memory. */
+function toHostIovecs(mem: GuestMemory, views: Uint8Array[]): Buffer {
+  for (let i = 0; i < views.length; i++) {
+    const v = views[i];
+    hostIov.writeBigUInt64LE(v.length === 0 ? 0n : mem.address(v.byteOffset, v.length), i * 16);
+    hostIov.writeBigUInt64LE(BigInt(v.length), i * 16 + 8);
+  }
+  return hostIov;
+}
+
+/**
+ * Waits until a descriptor is ready. Used for descriptors that must look blocking to the
+ * guest (inherited stdio) while some other owner of the same open file description made it
+ * non-blocking: the guest never asked for EAGAIN there.
+ */
+export function waitReady(hostFd: number, write: boolean): void {
+  pollfd.writeInt32LE(hostFd, 0);
+  pollfd.writeInt16LE(write ? POLLOUT : POLLIN, 4);
+  pollfd.writeInt16LE(0, 6);
+  libc.poll(pollfd, 1, -1);
+}
+
+/** Runs a raw syscall, retrying after a wait where the entry must appear blocking. */
+function retrying(e: FdEntry, write: boolean, op: () => number): number {
+  for (;;) {
+    const r = op();
+    if (r === -EAGAIN && e.emulateBlocking) { waitReady(e.hostFd, write); continue; }
+    return check(r);
+  }
+}
+
+export function readInto(mem: GuestMemory, e: FdEntry, views: Uint8Array[], offset: bigint | null): number {
+  if (e.pending !== null && offset === null) return readPending(e, views);
+  if (e.virtual !== null) {
+    if (e.virtual.read === undefined || offset !== null) fail(e.virtual.read === undefined ? errno.badf : errno.spipe);
+    let total = 0;
+    for (const v of views) {
+      const n = e.virtual.read(v);
+      total += n;
+      if (n < v.length) break;
+    }
+    return total;
+  }
+  if (views.length === 0) return 0;
+  const iov = toHostIovecs(mem, views);
+  return retrying(e, false, () => offset === null
+    ? libc.readv(e.hostFd, iov, views.length)
+    : libc.preadv(e.hostFd, iov, views.length, BigInt.asIntN(64, offset)));
+}
+
+/** Delivers bytes a copying transfer left behind (FdEntry.pending) before anything new. */
+function readPending(e: FdEntry, views: Uint8Array[]): number {
+  let total = 0;
+  for (const v of views) {
+    const p = e.pending!;
+    const n = Math.min(v.length, p.length);
+    v.set(p.subarray(0, n));
+    total += n;
+    e.pending = n === p.length ? null : p.subarray(n);
+    if (e.pending === null) break;
+  }
+  return total;
+}
+
+export function writeFrom(mem: GuestMemory, e: FdEntry, views: Uint8Array[], offset: bigint | null): number {
+  if (e.virtual !== null) {
+    if (e.virtual.write === undefined || offset !== null) fail(e.virtual.write === undefined ? errno.badf : errno.spipe);
+    let total = 0;
+    for (const v of views) {
+      const n = e.virtual.write(v);
+      total += n;
+      if (n < v.length) break;
+    }
+    return total;
+  }
+  if (views.length === 0) return 0;
+  const iov = toHostIovecs(mem, views);
+  return retrying(e, true, () => offset === null
+    ? libc.writev(e.hostFd, iov, views.length)
+    : libc.pwritev(e.hostFd, iov, views.length, BigInt.asIntN(64, offset)));
+}

@@ -1,0 +1,104 @@
+// Paths beneath a directory descriptor. Every lookup is one openat2(2) call relative to the
+// directory's host descriptor with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, so the kernel
+// itself refuses `..` past the directory, absolute paths, symlinks that lead outside and
+// /proc magic links, atomically (openat2(2), "RESOLVE_BENEATH"). No path string is compared.
+import * as libc from '../native/libc.js';
+import { O, RESOLVE } from '../native/platform.js';
+import { check, errno, fail } from '../sandbox/errno.js';
+import { FdEntry } from '../sandbox/fd_table.js';
+import type { Context } from '../sandbox/context.js';
+import { FILETYPE, R, READ_RIGHTS, WRITE_RIGHTS } from '../sandbox/rights.js';
+import { LOOKUP_SYMLINK_FOLLOW, OFLAGS } from './abi.js';
+import { fdflagsToOpen, narrowRights } from './fd.js';
+import { statFd, type Filestat } from './stat.js';
+
+const EAGAIN = 11, EXDEV = 18;
+const BENEATH = RESOLVE.BENEATH | RESOLVE.NO_MAGICLINKS;
+
+/** The directory entry a path is looked up in, holding `rights`. */
+export function directory(ctx: Context, fd: number, rights: number): FdEntry {
+  const dir = ctx.fds.get(fd, rights);
+  if (dir.filetype !== FILETYPE.DIRECTORY || dir.hostFd < 0) fail(errno.notdir);
+  return dir;
+}
+
+/**
+ * A path as the kernel will see it. C strings end at NUL, so a NUL inside the path would
+ * silently name a different file: refuse it (`ilseq`, as wasmtime does) before it reaches libc.
+ */
+export function checkedPath(path: string): string {
+  if (path.includes('\0')) fail(errno.ilseq);
+  return path;
+}
+
+/**
+ * openat2 beneath `dirFd`; returns the new host descriptor (always close-on-exec) or throws.
+ * EAGAIN means a concurrent rename raced the lookup (openat2(2), "RESOLVE_BENEATH" notes):
+ * retried a few times. EXDEV means the path tried to leave the directory: `notcapable`.
+ */
+export function openBeneath(dirFd: number, path: string, flags: number, mode = 0): number {
+  for (let attempt = 0; ; attempt++) {
+    const r = libc.openat2(dirFd, checkedPath(path), flags | O.CLOEXEC, mode, BENEATH);
+    if (r === -EAGAIN && attempt < 8) continue;
+    if (r === -EXDEV) fail(errno.notcapable);
+    return check(r);
+  }
+}
+
+/** The open(2) access mode that a descriptor with these rights needs. */
+export function accessMode(rights: number, oflags: number): number {
+  if (oflags & OFLAGS.DIRECTORY) return O.RDONLY;
+  const read = (rights & READ_RIGHTS) !== 0;
+  const write = (rights & WRITE_RIGHTS) !== 0;
+  return read && write ? O.RDWR : write ? O.WRONLY : O.RDONLY;
+}
+
+export interface OpenRequest {
+  dirflags: number; path: string; oflags: number;
+  rightsBase: number; rightsInheriting: number; fdflags: number;
+}
+
+/** path_open: a new guest descriptor for `path` beneath directory `fd`. */
+export function path_open(ctx: Context, fd: number, req: OpenRequest): number {
+  let needed = R.PATH_OPEN;
+  if (req.oflags & OFLAGS.CREAT) needed |= R.PATH_CREATE_FILE;
+  if (req.oflags & OFLAGS.TRUNC) needed |= R.PATH_FILESTAT_SET_SIZE;
+  const dir = directory(ctx, fd, needed);
+  if (req.oflags & ~(OFLAGS.CREAT | OFLAGS.DIRECTORY | OFLAGS.EXCL | OFLAGS.TRUNC)) fail(errno.inval);
+
+  let flags = accessMode(req.rightsBase, req.oflags) | fdflagsToOpen(req.fdflags) | O.NOCTTY;
+  if (req.oflags & OFLAGS.CREAT) flags |= O.CREAT;
+  if (req.oflags & OFLAGS.DIRECTORY) flags |= O.DIRECTORY;
+  if (req.oflags & OFLAGS.EXCL) flags |= O.EXCL;
+  if (req.oflags & OFLAGS.TRUNC) flags |= O.TRUNC;
+  if (!(req.dirflags & LOOKUP_SYMLINK_FOLLOW)) flags |= O.NOFOLLOW;
+
+  // openat2(2) is strict where open(2) is lax: a mode without O_CREAT is EINVAL.
+  const hostFd = openBeneath(dir.hostFd, req.path, flags, flags & O.CREAT ? 0o666 : 0);
+  let filetype: number;
+  try {
+    filetype = statFd(hostFd).filetype;
+  } catch (e) {
+    libc.close(hostFd);
+    throw e;
+  }
+  const [base, inheriting] = narrowRights(filetype, req.rightsBase, req.rightsInheriting, dir);
+  return ctx.fds.insert(new FdEntry(hostFd, filetype, base, inheriting));
+}
+
+/** Runs `use` on an O_PATH descriptor for `path` beneath `fd`, closed afterwards. */
+export function withPath<T>(ctx: Context, fd: number, rights: number, dirflags: number, path: string,
+  use: (hostFd: number) => T): T {
+  const dir = directory(ctx, fd, rights);
+  const follow = (dirflags & LOOKUP_SYMLINK_FOLLOW) !== 0;
+  const hostFd = openBeneath(dir.hostFd, path, O.PATH | (follow ? 0 : O.NOFOLLOW));
+  try {
+    return use(hostFd);
+  } finally {
+    libc.close(hostFd);
+  }
+}
+
+export function path_filestat_get(ctx: Context, fd: number, dirflags: number, path: string): Filestat {
+  return withPath(ctx, fd, R.PATH_FILESTAT_GET, dirflags, path, statFd);
+}

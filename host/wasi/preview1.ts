@@ -1,0 +1,158 @@
+// The wasi_snapshot_preview1 import module: decoding only. Each import reads its arguments
+// out of guest memory, calls what the call means (fd.ts, path.ts, io.ts) and writes results
+// back. Every import returns an errno; no exception crosses into the guest except ProcExit.
+import { randomFillSync } from 'node:crypto';
+import * as libc from '../native/libc.js';
+import { errno, fail } from '../sandbox/errno.js';
+import type { Context } from '../sandbox/context.js';
+import { ProcExit } from '../sandbox/context.js';
+import { encodeUtf8 } from '../sandbox/memory.js';
+import { R, rightsFrom } from '../sandbox/rights.js';
+import { CLOCK, FDSTAT, PRESTAT, PREOPENTYPE_DIR } from './abi.js';
+import * as fd from './fd.js';
+import { guestIovecs, readInto, writeFrom } from './io.js';
+import * as path from './path.js';
+import { writeFilestat } from './stat.js';
+import { guard, type Imports } from './guard.js';
+
+const timespec = Buffer.alloc(16);
+
+function clockNs(read: typeof libc.clock_gettime, id: number): bigint {
+  if (id > CLOCK.THREAD_CPUTIME_ID) fail(errno.inval);
+  const r = read(id, timespec);
+  if (r < 0) fail(errno.inval);
+  return timespec.readBigInt64LE(0) * 1_000_000_000n + timespec.readBigInt64LE(8);
+}
+
+/** Writes a list of strings as argv/environ do: pointers into one NUL-separated buffer. */
+function writeStrings(ctx: Context, list: readonly string[], ptrs: number, buf: number): void {
+  let at = buf;
+  for (let i = 0; i < list.length; i++) {
+    const bytes = encodeUtf8(list[i] + '\0');
+    ctx.mem.setU32(ptrs + i * 4, at);
+    ctx.mem.write(at, bytes);
+    at += bytes.length;
+  }
+}
+
+function writeSizes(ctx: Context, list: readonly string[], countPtr: number, sizePtr: number): void {
+  ctx.mem.check(countPtr, 4);
+  ctx.mem.check(sizePtr, 4);
+  ctx.mem.setU32(countPtr, list.length);
+  ctx.mem.setU32(sizePtr, list.reduce((n, s) => n + encodeUtf8(s).length + 1, 0));
+}
+
+export function preview1(ctx: Context): Imports {
+  const { mem } = ctx;
+  const notYet = (): number => errno.nosys;
+  const imports: Record<string, (...a: any[]) => number | void> = {
+    args_get: (argv: number, buf: number) => writeStrings(ctx, ctx.args, argv, buf),
+    args_sizes_get: (count: number, size: number) => writeSizes(ctx, ctx.args, count, size),
+    environ_get: (environ: number, buf: number) => writeStrings(ctx, ctx.env, environ, buf),
+    environ_sizes_get: (count: number, size: number) => writeSizes(ctx, ctx.env, count, size),
+
+    clock_res_get: (id: number, ret: number) => {
+      mem.check(ret, 8);
+      mem.setU64(ret, clockNs(libc.clock_getres, id));
+    },
+    clock_time_get: (id: number, _precision: bigint, ret: number) => {
+      mem.check(ret, 8);
+      mem.setU64(ret, clockNs(libc.clock_gettime, id));
+    },
+    random_get: (buf: number, len: number) => { randomFillSync(mem.bytes(buf, len)); },
+    sched_yield: () => { libc.sched_yield(); },
+    proc_exit: (code: number) => { throw new ProcExit(code >>> 0); },
+
+    fd_read: (f: number, iovs: number, n: number, ret: number) => {
+      mem.check(ret, 4);
+      const e = ctx.fds.get(f, R.FD_READ);
+      mem.setU32(ret, readInto(mem, e, guestIovecs(mem, iovs, n), null));
+    },
+    fd_write: (f: number, iovs: number, n: number, ret: number) => {
+      mem.check(ret, 4);
+      const e = ctx.fds.get(f, R.FD_WRITE);
+      mem.setU32(ret, writeFrom(mem, e, guestIovecs(mem, iovs, n), null));
+    },
+    fd_pread: (f: number, iovs: number, n: number, offset: bigint, ret: number) => {
+      mem.check(ret, 4);
+      const e = ctx.fds.get(f, R.FD_READ | R.FD_SEEK);
+      mem.setU32(ret, readInto(mem, e, guestIovecs(mem, iovs, n), offset));
+    },
+    fd_pwrite: (f: number, iovs: number, n: number, offset: bigint, ret: number) => {
+      mem.check(ret, 4);
+      const e = ctx.fds.get(f, R.FD_WRITE | R.FD_SEEK);
+      mem.setU32(ret, writeFrom(mem, e, guestIovecs(mem, iovs, n), offset));
+    },
+    fd_seek: (f: number, offset: bigint, whence: number, ret: number) => {
+      mem.check(ret, 8);
+      mem.setU64(ret, fd.fd_seek(ctx, f, offset, whence));
+    },
+    fd_tell: (f: number, ret: number) => {
+      mem.check(ret, 8);
+      mem.setU64(ret, fd.fd_tell(ctx, f));
+    },
+    fd_close: (f: number) => fd.fd_close(ctx, f),
+    fd_fdstat_get: (f: number, ret: number) => {
+      mem.check(ret, FDSTAT.SIZE);
+      const st = fd.fd_fdstat_get(ctx, f);
+      mem.bytes(ret, FDSTAT.SIZE).fill(0);
+      mem.setU8(ret + FDSTAT.FILETYPE, st.filetype);
+      mem.setU16(ret + FDSTAT.FLAGS, st.flags);
+      mem.setU64(ret + FDSTAT.RIGHTS_BASE, st.rightsBase);
+      mem.setU64(ret + FDSTAT.RIGHTS_INHERITING, st.rightsInheriting);
+    },
+    fd_fdstat_set_flags: (f: number, flags: number) => fd.fd_fdstat_set_flags(ctx, f, flags & 0xffff),
+    fd_fdstat_set_rights: (f: number, base: bigint, inheriting: bigint) =>
+      fd.fd_fdstat_set_rights(ctx, f, rightsFrom(base), rightsFrom(inheriting)),
+    fd_filestat_get: (f: number, ret: number) => {
+      mem.check(ret, 64);
+      writeFilestat(mem, ret, fd.fd_filestat_get(ctx, f));
+    },
+    fd_filestat_set_size: (f: number, size: bigint) => fd.fd_filestat_set_size(ctx, f, size),
+    fd_prestat_get: (f: number, ret: number) => {
+      mem.check(ret, PRESTAT.SIZE);
+      const e = ctx.fds.get(f);
+      if (e.preopen === null) fail(errno.badf);
+      mem.bytes(ret, PRESTAT.SIZE).fill(0);
+      mem.setU8(ret + PRESTAT.TAG, PREOPENTYPE_DIR);
+      mem.setU32(ret + PRESTAT.NAME_LEN, encodeUtf8(e.preopen).length);
+    },
+    fd_prestat_dir_name: (f: number, buf: number, len: number) => {
+      const e = ctx.fds.get(f);
+      if (e.preopen === null) fail(errno.badf);
+      const name = encodeUtf8(e.preopen);
+      if ((len >>> 0) < name.length) fail(errno.nametoolong);
+      mem.write(buf, name);
+    },
+
+    path_open: (dirfd: number, dirflags: number, p: number, pLen: number, oflags: number,
+      base: bigint, inheriting: bigint, fdflags: number, ret: number) => {
+      mem.check(ret, 4);
+      const guestFd = path.path_open(ctx, dirfd, {
+        dirflags, path: mem.string(p, pLen), oflags: oflags & 0xffff,
+        rightsBase: rightsFrom(base), rightsInheriting: rightsFrom(inheriting), fdflags: fdflags & 0xffff,
+      });
+      mem.setU32(ret, guestFd);
+    },
+    path_filestat_get: (dirfd: number, dirflags: number, p: number, pLen: number, ret: number) => {
+      mem.check(ret, 64);
+      writeFilestat(mem, ret, path.path_filestat_get(ctx, dirfd, dirflags, mem.string(p, pLen)));
+    },
+  };
+  // The rest of preview1 links but answers `nosys` until it is implemented.
+  for (const name of PREVIEW1_FUNCTIONS) if (!(name in imports)) imports[name] = notYet;
+  return guard('wasi_snapshot_preview1', imports);
+}
+
+/** Every function of wasi_snapshot_preview1 (wasi_snapshot_preview1.witx). */
+export const PREVIEW1_FUNCTIONS = [
+  'args_get', 'args_sizes_get', 'environ_get', 'environ_sizes_get', 'clock_res_get',
+  'clock_time_get', 'fd_advise', 'fd_allocate', 'fd_close', 'fd_datasync', 'fd_fdstat_get',
+  'fd_fdstat_set_flags', 'fd_fdstat_set_rights', 'fd_filestat_get', 'fd_filestat_set_size',
+  'fd_filestat_set_times', 'fd_pread', 'fd_prestat_get', 'fd_prestat_dir_name', 'fd_pwrite',
+  'fd_read', 'fd_readdir', 'fd_renumber', 'fd_seek', 'fd_sync', 'fd_tell', 'fd_write',
+  'path_create_directory', 'path_filestat_get', 'path_filestat_set_times', 'path_link',
+  'path_open', 'path_readlink', 'path_remove_directory', 'path_rename', 'path_symlink',
+  'path_unlink_file', 'poll_oneoff', 'proc_exit', 'proc_raise', 'sched_yield', 'random_get',
+  'sock_accept', 'sock_recv', 'sock_send', 'sock_shutdown',
+] as const;
