@@ -10,11 +10,11 @@ for (let i = 1; i < argv.length; i++) {
   const name = argv[i].startsWith("/") ? argv[i].slice(1) : argv[i];
   const path = String.UTF8.encode(name);
   const e = path_open(3, 1, changetype<usize>(path), path.byteLength, 0, 2 /* fd_read */, 0, 0, ret);
-  if (e != 0) { console.error("zcat: " + argv[i] + ": errno " + e.toString()); status = 1; continue; }
+  if (e != 0) { process.stderr.write("zcat: " + argv[i] + ": errno " + e.toString() + "\n"); status = 1; continue; }
   const fd = load<u32>(ret);
   for (;;) {
     const r = raw.sendfile(1, fd, 0, 1 << 30, ret);
-    if (r != 0) { console.error("zcat: sendfile: errno " + r.toString()); status = 1; break; }
+    if (r != 0) { process.stderr.write("zcat: sendfile: errno " + r.toString() + "\n"); status = 1; break; }
     if (load<u64>(ret) == 0) break;
   }
   fd_close(fd);

@@ -1,0 +1,57 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { GUESTS, ROOT, runCli, tempDir } from './helpers/guest.js';
+
+const zcat = join(GUESTS, 'zcat.wasm');
+
+test('runs a guest and passes through its output and exit code', () => {
+  const r = runCli(['run', '--dir', `${join(ROOT, 'examples')}::/`, zcat, '/hello.txt']);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Hello from a wasm-zerocopy guest/);
+});
+
+test('a missing module is a one-line error with the usage, exit 2', () => {
+  const r = runCli(['run', '/nonexistent/x.wasm']);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /^wasm-zerocopy: no such module: \/nonexistent\/x\.wasm\nusage: /);
+});
+
+test('a file that is not wasm is a one-line error with the usage', () => {
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir, 'x.wasm'), 'hello, not wasm');
+    const r = runCli(['run', join(dir, 'x.wasm')]);
+    assert.is(r.status, 2);
+    assert.match(r.stderr, /^wasm-zerocopy: not a WebAssembly module: .*x\.wasm\nusage: /);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('a missing --dir directory is a one-line error with the usage', () => {
+  const r = runCli(['run', '--dir', '/nonexistent-dir::/', zcat]);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /^wasm-zerocopy: --dir \/nonexistent-dir::\/: no such directory: \/nonexistent-dir\nusage: /);
+});
+
+test('an unknown flag is a one-line error with the usage', () => {
+  const r = runCli(['run', '--frobnicate', zcat]);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /^wasm-zerocopy: unknown option: --frobnicate\nusage: /);
+});
+
+test('an unknown command is a one-line error with the usage', () => {
+  const r = runCli(['serve']);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /^wasm-zerocopy: unknown command: serve\nusage: /);
+});
+
+test('flags after the module belong to the guest', () => {
+  const r = runCli(['run', '--dir', `${join(ROOT, 'examples')}::/`, zcat, '--not-a-file']);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /zcat: --not-a-file: errno 44/);
+});
+
+test.run();
