@@ -1,0 +1,2 @@
+// Traps at once: for the runtime's trap reporting.
+unreachable();

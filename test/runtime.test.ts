@@ -1,0 +1,118 @@
+// The embedding API and what the CLI promises about a guest's process: argv, environment,
+// exit status, traps, and standard streams that are not kernel descriptors.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Sandbox } from '../host/index.js';
+import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli } from './helpers/guest.js';
+
+const EXAMPLES = join(ROOT, 'examples');
+const HELLO = readFileSync(join(EXAMPLES, 'hello.txt'), 'utf8');
+
+// ---------------------------------------------------------------------------------------
+const cli = suite('the guest process under the CLI');
+
+cli("the guest's argv[0] is the module path as given, followed by its arguments", () => {
+  const wasm = join(GUESTS, 'env.wasm');
+  const r = runCli(['run', wasm, 'one', '--two']);
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(r.stdout.startsWith(`argv[0]=${wasm}\nargv[1]=one\nargv[2]=--two\n`), r.stdout);
+});
+
+cli('the guest sees only the environment given with --env, none of the host\'s', () => {
+  const r = spawnSync(process.execPath, [CLI, 'run', '--env', 'GREETING=hello world', '--env=EMPTY=',
+    join(GUESTS, 'env.wasm')], { encoding: 'utf8', env: { ...process.env, SECRET_HOST_VAR: 'leak' } });
+  assert.is(r.status, 0, r.stderr);
+  const env = r.stdout.split('\n').filter((l) => l.startsWith('env '));
+  assert.equal(env.sort(), ['env EMPTY=', 'env GREETING=hello world']);
+});
+
+cli('a trap prints one line on stderr and exits 134', () => {
+  const r = runCli(['run', join(GUESTS, 'trap.wasm')]);
+  assert.is(r.status, 134);
+  assert.match(r.stderr, /^wasm-zerocopy: .*trap\.wasm: trap: unreachable\n$/);
+});
+
+cli('--help prints the usage and exits 0', () => {
+  const r = runCli(['run', '--help']);
+  assert.is(r.status, 0);
+  assert.match(r.stdout, /^usage: wasm-zerocopy run /);
+});
+
+cli("README's AssemblyScript example prints the file", () => {
+  const r = runCli(['run', '--dir', `${EXAMPLES}::/`, join(GUESTS, 'hello_sendfile.wasm')]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, HELLO);
+});
+
+cli.run();
+
+// ---------------------------------------------------------------------------------------
+const embedding = suite('the Sandbox embedding API');
+
+embedding('sendfile to a captured stdout copies through the host, with the same result', () => {
+  const chunks: Buffer[] = [];
+  const sandbox = new Sandbox({
+    args: ['zcat', '/hello.txt'],
+    preopens: { '/': EXAMPLES },
+    stdout: { write: (b) => { chunks.push(Buffer.from(b)); return b.length; } },
+  });
+  try {
+    const status = sandbox.start(new WebAssembly.Instance(loadGuest(join(GUESTS, 'zcat.wasm')), sandbox.getImportObject()));
+    assert.is(status, 0);
+    assert.is(Buffer.concat(chunks).toString(), HELLO);
+  } finally {
+    sandbox.close();
+  }
+});
+
+embedding('a captured stdout that takes a few bytes at a time still receives every byte, in order', () => {
+  let got = '';
+  const sandbox = new Sandbox({
+    args: ['zcat', '/hello.txt'],
+    preopens: { '/': EXAMPLES },
+    stdout: { write: (b) => { const n = Math.min(3, b.length); got += Buffer.from(b.subarray(0, n)).toString(); return n; } },
+  });
+  try {
+    const status = sandbox.start(new WebAssembly.Instance(loadGuest(join(GUESTS, 'zcat.wasm')), sandbox.getImportObject()));
+    assert.is(status, 0);
+    assert.is(got, HELLO);
+  } finally {
+    sandbox.close();
+  }
+});
+
+embedding('proc_exit returns the exit code from start()', () => {
+  let stderr = '';
+  const sandbox = new Sandbox({ args: ['zcat', '/missing'], preopens: { '/': EXAMPLES },
+    stderr: { write: (b) => { stderr += Buffer.from(b).toString(); return b.length; } } });
+  try {
+    const status = sandbox.start(new WebAssembly.Instance(loadGuest(join(GUESTS, 'zcat.wasm')), sandbox.getImportObject()));
+    assert.is(status, 1);
+    assert.is(stderr, 'zcat: /missing: errno 44\n');
+  } finally {
+    sandbox.close();
+  }
+});
+
+embedding('a preopen that does not exist is a clear error, and nothing is left open', () => {
+  const before = openFds();
+  assert.throws(() => new Sandbox({ preopens: { '/a': EXAMPLES, '/b': '/nonexistent/dir' } }),
+    /cannot open directory "\/nonexistent\/dir": ENOENT/);
+  assert.equal(openFds(), before);
+});
+
+embedding('an instance can be started only once per Sandbox', () => {
+  const sandbox = new Sandbox({ args: ['env'] , stdout: null });
+  try {
+    const module = loadGuest(join(GUESTS, 'env.wasm'));
+    sandbox.start(new WebAssembly.Instance(module, sandbox.getImportObject()));
+    assert.throws(() => sandbox.start(new WebAssembly.Instance(module, sandbox.getImportObject())), /already started/);
+  } finally {
+    sandbox.close();
+  }
+});
+
+embedding.run();
