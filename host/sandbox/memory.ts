@@ -17,8 +17,12 @@ export class GuestMemory {
   private dv = new DataView(this.buffer);
   private base = 0n;
 
+  private shared = false;
+
   attach(memory: WebAssembly.Memory): void {
     this.memory = memory;
+    this.shared = memory.buffer instanceof SharedArrayBuffer;
+    this.buffer = new ArrayBuffer(0);
     this.refresh();
   }
 
@@ -27,6 +31,10 @@ export class GuestMemory {
   }
 
   private refresh(): void {
+    // memory.grow detaches the old ArrayBuffer, whose byteLength then reads 0: checking that
+    // is much cheaper than the Memory.buffer getter on every call.
+    // A shared memory grows without detaching, so it always asks the getter.
+    if (this.buffer.byteLength !== 0 && !this.shared) return;
     const m = this.memory;
     if (m === null) fail(errno.fault);
     if (m.buffer !== this.buffer) {
@@ -58,16 +66,25 @@ export class GuestMemory {
     return this.base + BigInt(p);
   }
 
-  u8At(ptr: number): number { return this.dv.getUint8(this.check(ptr, 1)); }
-  u16(ptr: number): number { return this.dv.getUint16(this.check(ptr, 2), true); }
-  u32(ptr: number): number { return this.dv.getUint32(this.check(ptr, 4), true); }
-  u64(ptr: number): bigint { return this.dv.getBigUint64(this.check(ptr, 8), true); }
-  i64(ptr: number): bigint { return this.dv.getBigInt64(this.check(ptr, 8), true); }
-  setU8(ptr: number, v: number): void { this.dv.setUint8(this.check(ptr, 1), v); }
-  setU16(ptr: number, v: number): void { this.dv.setUint16(this.check(ptr, 2), v, true); }
-  setU32(ptr: number, v: number): void { this.dv.setUint32(this.check(ptr, 4), v, true); }
+  // check() runs first in each accessor: it may replace this.dv after memory.grow, and
+  // `this.dv.getX(this.check(...))` would read the stale view before the check ran.
+  u8At(ptr: number): number { const p = this.check(ptr, 1); return this.dv.getUint8(p); }
+  u16(ptr: number): number { const p = this.check(ptr, 2); return this.dv.getUint16(p, true); }
+  u32(ptr: number): number { const p = this.check(ptr, 4); return this.dv.getUint32(p, true); }
+  u64(ptr: number): bigint { const p = this.check(ptr, 8); return this.dv.getBigUint64(p, true); }
+  i64(ptr: number): bigint { const p = this.check(ptr, 8); return this.dv.getBigInt64(p, true); }
+  setU8(ptr: number, v: number): void { const p = this.check(ptr, 1); this.dv.setUint8(p, v); }
+  setU16(ptr: number, v: number): void { const p = this.check(ptr, 2); this.dv.setUint16(p, v, true); }
+  setU32(ptr: number, v: number): void { const p = this.check(ptr, 4); this.dv.setUint32(p, v, true); }
   setU64(ptr: number, v: bigint | number): void {
-    this.dv.setBigUint64(this.check(ptr, 8), BigInt.asUintN(64, BigInt(v)), true);
+    const p = this.check(ptr, 8);
+    if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      // Counts are numbers on the hot path: two u32 stores avoid a BigInt per call.
+      this.dv.setUint32(p, v >>> 0, true);
+      this.dv.setUint32(p + 4, Math.floor(v / 0x100000000), true);
+    } else {
+      this.dv.setBigUint64(p, BigInt.asUintN(64, BigInt(v)), true);
+    }
   }
 
   /** A UTF-8 string of len bytes; invalid UTF-8 is `ilseq`. */

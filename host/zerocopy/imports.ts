@@ -14,7 +14,7 @@ export function zerocopy(ctx: Context): Imports {
   /** An optional loff_t pointer: null, or the host address the kernel will read and write. */
   const offset = (ptr: number): zc.OffsetPtr => (ptr === 0 ? null : mem.address(ptr, 8));
   /** The byte counts are i64 in the ABI and size_t to the kernel: the same 64 bits. */
-  const size = (n: bigint): bigint => BigInt.asUintN(64, n);
+  const size = (n: bigint): bigint => (n < 0n ? BigInt.asUintN(64, n) : n);
 
   return guard('zerocopy', {
     sendfile: (outFd: number, inFd: number, off: number, count: bigint, ret: number) => {

@@ -29,9 +29,8 @@ export type OffsetPtr = bigint | null;
  * stdio that the host made non-blocking) wait and retry, unless the guest asked for
  * SPLICE_F_NONBLOCK.
  */
-function run(src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number): number {
-  for (;;) {
-    const r = op();
+function run(src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number, first?: number): number {
+  for (let r = first ?? op(); ; r = op()) {
     if (r === -EAGAIN && !nonblock && (dst.emulateBlocking || src.emulateBlocking)) {
       if (dst.emulateBlocking) waitReady(dst.hostFd, true);
       else waitReady(src.hostFd, false);
@@ -49,7 +48,10 @@ export function sendfile(ctx: Context, outFd: number, inFd: number, offset: Offs
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offset === null ? 0 : R.FD_SEEK));
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE);
   if (kernel(src) && kernel(dst)) {
-    return run(src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, offset, count));
+    // The hot path: no closure unless the call must be retried.
+    const r = libc.sendfile(dst.hostFd, src.hostFd, offset, count);
+    if (r >= 0) return r;
+    return run(src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, offset, count), r);
   }
   return copyTransfer(ctx, src, dst, offset === null ? null : offsetGuest, count);
 }
