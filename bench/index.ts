@@ -20,6 +20,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const GUEST = join(ROOT, 'build', 'guests', 'bench_guest.wasm');
 const quick = process.argv.includes('--quick');
 const REPS = quick ? 2 : 5;
+/** The transfers take tens of milliseconds each: more repetitions steady their medians. */
+const TRANSFER_REPS = quick ? 2 : 15;
 const SIZE = 256 * 1024 * 1024;
 const CALLS = quick ? 50_000 : 300_000;
 
@@ -42,16 +44,22 @@ function compileC(name: string): string | null {
   }
 }
 
-/** Runs the bench guest with `out` and `in` granted as descriptors 3 and 4; returns its stdout. */
-function runGuest(args: string[], outFd: number, inFd: number): string {
+/**
+ * Runs the bench guest with `out` and `in` granted as descriptors 3 and 4; returns its stdout.
+ * The descriptors are asked for only once the instance exists, so that setting up the sandbox
+ * is not counted in a transfer the receiver times from accept(2).
+ */
+function runGuest(args: string[], fds: () => [outFd: number, inFd: number]): string {
   let stdout = '';
   const sandbox = new Sandbox({
     args: ['bench_guest', ...args],
     stdout: { write: (b) => { stdout += Buffer.from(b).toString(); return b.length; } },
   });
   try {
+    const instance = new WebAssembly.Instance(module, sandbox.getImportObject());
+    const [outFd, inFd] = fds();
     if (sandbox.grant(outFd) !== 3 || sandbox.grant(inFd) !== 4) throw new Error('unexpected descriptor numbers');
-    const status = sandbox.start(new WebAssembly.Instance(module, sandbox.getImportObject()));
+    const status = sandbox.start(instance);
     if (status !== 0) throw new Error(`bench guest ${args.join(' ')} exited ${status}`);
     return stdout;
   } finally {
@@ -68,7 +76,7 @@ function perCall(cExe: string | null): Record<string, number> {
   const guest: number[] = [], host: number[] = [], c: number[] = [];
   try {
     for (let r = 0; r < REPS; r++) {
-      guest.push(Number(runGuest(['calls', String(CALLS)], outFd, inFd)));
+      guest.push(Number(runGuest(['calls', String(CALLS)], () => [outFd, inFd])));
       const t0 = process.hrtime.bigint();
       for (let i = 0; i < CALLS; i++) if (libc.sendfile(outFd, inFd, null, 0) !== 0) throw new Error('sendfile failed');
       host.push(Number(process.hrtime.bigint() - t0) / CALLS);
@@ -150,13 +158,13 @@ const variants: Record<string, Variant> = {
     }
   },
   'guest sendfile': async (sink, file) => {
-    const sock = sink.connectRaw();
     const inFd = openSync(file, 'r');
+    let sock = -1;
     try {
-      runGuest(['sendfile', String(SIZE)], sock, inFd);
+      runGuest(['sendfile', String(SIZE)], () => [sock = sink.connectRaw(), inFd]);
     } finally {
       closeSync(inFd);
-      libc.close(sock);
+      if (sock >= 0) libc.close(sock);
     }
   },
   'node stream pipe': (sink, file) => new Promise((resolve, reject) => {
@@ -166,13 +174,13 @@ const variants: Record<string, Variant> = {
     sock.on('error', reject);
   }),
   'guest read/write copy': async (sink, file) => {
-    const sock = sink.connectRaw();
     const inFd = openSync(file, 'r');
+    let sock = -1;
     try {
-      runGuest(['copy', String(SIZE)], sock, inFd);
+      runGuest(['copy', String(SIZE)], () => [sock = sink.connectRaw(), inFd]);
     } finally {
       closeSync(inFd);
-      libc.close(sock);
+      if (sock >= 0) libc.close(sock);
     }
   },
 };
@@ -190,7 +198,7 @@ async function throughput(sinkExe: string | null): Promise<Record<string, number
   sink.port = Number(await sink.next());
   const times: Record<string, number[]> = {};
   try {
-    for (let r = 0; r < REPS; r++) {
+    for (let r = 0; r < TRANSFER_REPS; r++) {
       for (const [name, run] of Object.entries(variants)) {
         await run(sink, file);
         const [bytes, ns] = (await sink.next()).split(' ').map(Number);
