@@ -141,6 +141,20 @@ srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));`;
 
 type Variant = (sink: Sink, file: string) => Promise<void>;
 
+/** The bench guest moving the file to a fresh connection with `mode` (sendfile or copy). */
+function guestTransfer(mode: string): Variant {
+  return async (sink, file) => {
+    const inFd = openSync(file, 'r');
+    let sock = -1;
+    try {
+      runGuest([mode, String(SIZE)], () => [sock = sink.connectRaw(), inFd]);
+    } finally {
+      closeSync(inFd);
+      if (sock >= 0) libc.close(sock);
+    }
+  };
+}
+
 const variants: Record<string, Variant> = {
   'host-direct sendfile': async (sink, file) => {
     const sock = sink.connectRaw();
@@ -157,32 +171,14 @@ const variants: Record<string, Variant> = {
       libc.close(sock);
     }
   },
-  'guest sendfile': async (sink, file) => {
-    const inFd = openSync(file, 'r');
-    let sock = -1;
-    try {
-      runGuest(['sendfile', String(SIZE)], () => [sock = sink.connectRaw(), inFd]);
-    } finally {
-      closeSync(inFd);
-      if (sock >= 0) libc.close(sock);
-    }
-  },
+  'guest sendfile': guestTransfer('sendfile'),
   'node stream pipe': (sink, file) => new Promise((resolve, reject) => {
     const sock = connect(sink.port, '127.0.0.1', () => {
       createReadStream(file).pipe(sock).on('finish', resolve).on('error', reject);
     });
     sock.on('error', reject);
   }),
-  'guest read/write copy': async (sink, file) => {
-    const inFd = openSync(file, 'r');
-    let sock = -1;
-    try {
-      runGuest(['copy', String(SIZE)], () => [sock = sink.connectRaw(), inFd]);
-    } finally {
-      closeSync(inFd);
-      if (sock >= 0) libc.close(sock);
-    }
-  },
+  'guest read/write copy': guestTransfer('copy'),
 };
 
 async function throughput(sinkExe: string | null): Promise<Record<string, number>> {

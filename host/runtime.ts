@@ -2,7 +2,7 @@
 // that it reads familiar: new Sandbox(options), getImportObject(), start(), initialize().
 import { constants } from 'node:os';
 import * as libc from './native/libc.js';
-import { AT, O } from './native/platform.js';
+import { AT, F, O } from './native/platform.js';
 import { ProcExit, type Context } from './sandbox/context.js';
 import { FdEntry, FdTable, dupCloexec, type VirtualFile } from './sandbox/fd_table.js';
 import { GuestMemory } from './sandbox/memory.js';
@@ -56,7 +56,7 @@ export class Sandbox {
     if (stdio === null) return;
     if (typeof stdio === 'number') {
       // A closed host descriptor leaves the guest's closed too, as a native program would find it.
-      if (libc.fcntl(stdio, 1 /* F_GETFD */, 0) < 0) return;
+      if (libc.fcntl(stdio, F.GETFD, 0) < 0) return;
       const e = this.fds.adopt(dupCloexec(stdio));
       e.emulateBlocking = true;
       this.fds.insertAt(fd, e);

@@ -3,7 +3,7 @@
 // virtual files, between the embedder's object and views of guest memory.
 import * as libc from '../native/libc.js';
 import { errno, fail, check } from '../sandbox/errno.js';
-import type { FdEntry } from '../sandbox/fd_table.js';
+import type { FdEntry, VirtualFile } from '../sandbox/fd_table.js';
 import type { GuestMemory } from '../sandbox/memory.js';
 import { IOVEC_SIZE } from './abi.js';
 
@@ -60,21 +60,30 @@ function retrying(e: FdEntry, write: boolean, op: () => number): number {
 
 export function readInto(mem: GuestMemory, e: FdEntry, views: Uint8Array[], offset: bigint | null): number {
   if (e.pending !== null && offset === null) return readPending(e, views);
-  if (e.virtual !== null) {
-    if (e.virtual.read === undefined || offset !== null) fail(e.virtual.read === undefined ? errno.badf : errno.spipe);
-    let total = 0;
-    for (const v of views) {
-      const n = e.virtual.read(v);
-      total += n;
-      if (n < v.length) break;
-    }
-    return total;
-  }
+  if (e.virtual !== null) return perView(e.virtual, 'read', views, offset);
   if (views.length === 0) return 0;
   const iov = toHostIovecs(mem, views);
   return retrying(e, false, () => offset === null
     ? libc.readv(e.hostFd, iov, views.length)
     : libc.preadv(e.hostFd, iov, views.length, BigInt.asIntN(64, offset)));
+}
+
+/**
+ * Vectored I/O on a virtual file: one call per view until one comes back short, as readv(2)
+ * and writev(2) behave. A virtual file behaves as a pipe: it has no offsets (`spipe`), and a
+ * direction it does not implement is `badf`, as a pipe end opened the other way.
+ */
+function perView(file: VirtualFile, op: 'read' | 'write', views: Uint8Array[], offset: bigint | null): number {
+  const step = file[op];
+  if (step === undefined) fail(errno.badf);
+  if (offset !== null) fail(errno.spipe);
+  let total = 0;
+  for (const v of views) {
+    const n = step.call(file, v);
+    total += n;
+    if (n < v.length) break;
+  }
+  return total;
 }
 
 /** Delivers bytes a copying transfer left behind (FdEntry.pending) before anything new. */
@@ -92,16 +101,7 @@ function readPending(e: FdEntry, views: Uint8Array[]): number {
 }
 
 export function writeFrom(mem: GuestMemory, e: FdEntry, views: Uint8Array[], offset: bigint | null): number {
-  if (e.virtual !== null) {
-    if (e.virtual.write === undefined || offset !== null) fail(e.virtual.write === undefined ? errno.badf : errno.spipe);
-    let total = 0;
-    for (const v of views) {
-      const n = e.virtual.write(v);
-      total += n;
-      if (n < v.length) break;
-    }
-    return total;
-  }
+  if (e.virtual !== null) return perView(e.virtual, 'write', views, offset);
   if (views.length === 0) return 0;
   const iov = toHostIovecs(mem, views);
   return retrying(e, true, () => offset === null
