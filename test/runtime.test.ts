@@ -3,10 +3,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox } from '../host/index.js';
-import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli } from './helpers/guest.js';
+import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli, tempDir } from './helpers/guest.js';
 
 const EXAMPLES = join(ROOT, 'examples');
 const HELLO = readFileSync(join(EXAMPLES, 'hello.txt'), 'utf8');
@@ -116,3 +116,54 @@ embedding('an instance can be started only once per Sandbox', () => {
 });
 
 embedding.run();
+
+// ---------------------------------------------------------------------------------------
+const boundary = suite('the preopen boundary');
+
+// zcat opens each name beneath its preopen with path_open (following symlinks) and prints the
+// WASI errno on failure: notcapable is 76. A leading "/" is stripped by zcat, so "//x" reaches
+// path_open as the absolute path "/x".
+const escapes: [string, string][] = [
+  ['a .. chain', '../outside/secret.txt'],
+  ['a deeper .. chain', 'sub/../../outside/secret.txt'],
+  ['an absolute path', '//etc/hostname'],
+  ['a symlink to an absolute path outside', 'abs-link'],
+  ['a relative symlink that climbs out', 'rel-link'],
+  ['a symlink to /proc/self/fd', 'magic-link/0'],
+];
+
+for (const [what, name] of escapes) {
+  boundary(`${what} cannot reach a file outside the preopen`, () => {
+    const top = tempDir('wzc-bound-');
+    try {
+      mkdirSync(join(top, 'jail', 'sub'), { recursive: true });
+      mkdirSync(join(top, 'outside'));
+      writeFileSync(join(top, 'outside', 'secret.txt'), 'SECRET');
+      symlinkSync(join(top, 'outside', 'secret.txt'), join(top, 'jail', 'abs-link'));
+      symlinkSync('../outside/secret.txt', join(top, 'jail', 'rel-link'));
+      symlinkSync('/proc/self/fd', join(top, 'jail', 'magic-link'));
+      const r = runCli(['run', '--dir', `${join(top, 'jail')}::/`, join(GUESTS, 'zcat.wasm'), name]);
+      assert.is(r.status, 1);
+      assert.not.match(r.stdout, /SECRET/);
+      assert.is(r.stderr, `zcat: ${name}: errno 76\n`);
+    } finally {
+      rmSync(top, { recursive: true, force: true });
+    }
+  });
+}
+
+boundary('a symlink that stays inside the preopen is followed', () => {
+  const top = tempDir('wzc-bound-');
+  try {
+    mkdirSync(join(top, 'sub'));
+    writeFileSync(join(top, 'sub', 'in.txt'), 'inside');
+    symlinkSync('sub/in.txt', join(top, 'link'));
+    const r = runCli(['run', '--dir', `${top}::/`, join(GUESTS, 'zcat.wasm'), 'link']);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, 'inside');
+  } finally {
+    rmSync(top, { recursive: true, force: true });
+  }
+});
+
+boundary.run();
