@@ -6,8 +6,8 @@ import { check, errno, fail } from '../sandbox/errno.js';
 import { closeEntry, type FdEntry } from '../sandbox/fd_table.js';
 import type { Context } from '../sandbox/context.js';
 import { R, maxRights } from '../sandbox/rights.js';
-import { FDFLAGS, WHENCE } from './abi.js';
-import { statFd, type Filestat } from './stat.js';
+import { ADVICE_MAX, FDFLAGS, WHENCE } from './abi.js';
+import { statFd, utimensTimes, type Filestat } from './stat.js';
 
 /** WASI fdflags <-> open(2) status flags. RSYNC is O_SYNC on Linux (fcntl.h). */
 export function fdflagsToOpen(flags: number): number {
@@ -97,6 +97,50 @@ export function fd_filestat_get(ctx: Context, fd: number): Filestat {
 
 export function fd_filestat_set_size(ctx: Context, fd: number, size: bigint): void {
   check(libc.ftruncate(kernelEntry(ctx, fd, R.FD_FILESTAT_SET_SIZE).hostFd, BigInt.asIntN(64, size)));
+}
+
+export function fd_filestat_set_times(ctx: Context, fd: number, atim: bigint, mtim: bigint, fstflags: number): void {
+  const e = kernelEntry(ctx, fd, R.FD_FILESTAT_SET_TIMES);
+  check(libc.futimens(e.hostFd, utimensTimes(atim, mtim, fstflags)));
+}
+
+/** posix_fadvise(2); WASI's advice values are Linux's POSIX_FADV_* (0..5, the same numbers). */
+export function fd_advise(ctx: Context, fd: number, offset: bigint, len: bigint, advice: number): void {
+  const e = kernelEntry(ctx, fd, R.FD_ADVISE);
+  if ((advice >>> 0) > ADVICE_MAX) fail(errno.inval);
+  check(libc.posix_fadvise(e.hostFd, BigInt.asIntN(64, offset), BigInt.asIntN(64, len), advice));
+}
+
+/**
+ * posix_fallocate(3): the file grows to at least offset + len and never shrinks. glibc falls
+ * back to writing zeros where the filesystem lacks fallocate(2), so the call means the same
+ * everywhere.
+ */
+export function fd_allocate(ctx: Context, fd: number, offset: bigint, len: bigint): void {
+  const e = kernelEntry(ctx, fd, R.FD_ALLOCATE);
+  check(libc.posix_fallocate(e.hostFd, BigInt.asIntN(64, offset), BigInt.asIntN(64, len)));
+}
+
+/** fsync(2) and fdatasync(2). A virtual file behaves as a pipe, where both are EINVAL. */
+export function fd_sync(ctx: Context, fd: number): void {
+  const e = ctx.fds.get(fd, R.FD_SYNC);
+  if (e.hostFd < 0) fail(errno.inval);
+  check(libc.fsync(e.hostFd));
+}
+
+export function fd_datasync(ctx: Context, fd: number): void {
+  const e = ctx.fds.get(fd, R.FD_DATASYNC);
+  if (e.hostFd < 0) fail(errno.inval);
+  check(libc.fdatasync(e.hostFd));
+}
+
+/**
+ * Moves descriptor `from` onto `to`, closing what `to` held; both must be open (`badf`),
+ * as wasmtime and the official suite's renumber case expect. The entry moves whole: its
+ * rights, and its preopen name if it has one.
+ */
+export function fd_renumber(ctx: Context, from: number, to: number): void {
+  ctx.fds.renumber(from, to);
 }
 
 /** A descriptor that must be a kernel descriptor: virtual files behave as pipes (`spipe`). */

@@ -45,9 +45,12 @@ export function openBeneath(dirFd: number, path: string, flags: number, mode = 0
   }
 }
 
-/** The open(2) access mode that a descriptor with these rights needs. */
-export function accessMode(rights: number, oflags: number): number {
-  if (oflags & OFLAGS.DIRECTORY) return O.RDONLY;
+/**
+ * The open(2) access mode that a descriptor with these rights needs. A directory asked for
+ * with write rights is opened for writing too, so that the kernel answers EISDIR as it would
+ * natively (and as the official suite's path_open_preopen expects).
+ */
+export function accessMode(rights: number): number {
   const read = (rights & READ_RIGHTS) !== 0;
   const write = (rights & WRITE_RIGHTS) !== 0;
   return read && write ? O.RDWR : write ? O.WRONLY : O.RDONLY;
@@ -66,7 +69,7 @@ export function path_open(ctx: Context, fd: number, req: OpenRequest): number {
   const dir = directory(ctx, fd, needed);
   if (req.oflags & ~(OFLAGS.CREAT | OFLAGS.DIRECTORY | OFLAGS.EXCL | OFLAGS.TRUNC)) fail(errno.inval);
 
-  let flags = accessMode(req.rightsBase, req.oflags) | fdflagsToOpen(req.fdflags) | O.NOCTTY;
+  let flags = accessMode(req.rightsBase) | fdflagsToOpen(req.fdflags) | O.NOCTTY;
   if (req.oflags & OFLAGS.CREAT) flags |= O.CREAT;
   if (req.oflags & OFLAGS.DIRECTORY) flags |= O.DIRECTORY;
   if (req.oflags & OFLAGS.EXCL) flags |= O.EXCL;
@@ -101,4 +104,40 @@ export function withPath<T>(ctx: Context, fd: number, rights: number, dirflags: 
 
 export function path_filestat_get(ctx: Context, fd: number, dirflags: number, path: string): Filestat {
   return withPath(ctx, fd, R.PATH_FILESTAT_GET, dirflags, path, statFd);
+}
+
+/**
+ * Splits a path into the directory part and its last component, which keeps its trailing
+ * slashes: the kernel applies its own rules to them (a trailing slash demands a directory;
+ * mkdir accepts it, unlink answers ENOTDIR or EISDIR, and so on). A path with no component
+ * at all ("", "/", "//") is refused by the kernel's own lookup of it: `noent` or `notcapable`.
+ */
+function splitLast(dirFd: number, path: string): [head: string, last: string] {
+  const m = /^(.*?)([^/]+\/*)$/s.exec(path);
+  if (m === null) {
+    libc.close(openBeneath(dirFd, path, O.PATH)); // throws for "" and for absolute paths
+    fail(errno.noent);
+  }
+  return [m[1], m[2]];
+}
+
+/**
+ * Runs `use` on the parent directory of `path`'s last component, opened beneath `fd` with
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), and that component's name: the *at call
+ * then acts on one entry of a directory the guest may reach, without following it (as
+ * cap-std's via_parent). unlinkat, renameat, mkdirat, symlinkat and linkat's new name look up
+ * only the parent and never follow the last component, trailing slash or not (path_parentat
+ * in fs/namei.c), and refuse `.` and `..` there before any lookup.
+ */
+export function withParent<T>(ctx: Context, fd: number, rights: number, path: string,
+  use: (parentFd: number, name: string) => T): T {
+  const dir = directory(ctx, fd, rights);
+  const [head, name] = splitLast(dir.hostFd, checkedPath(path));
+  if (head === '') return use(dir.hostFd, name);
+  const parent = openBeneath(dir.hostFd, head, O.PATH | O.DIRECTORY);
+  try {
+    return use(parent, name);
+  } finally {
+    libc.close(parent);
+  }
 }

@@ -12,6 +12,8 @@ import { CLOCK, FDSTAT, PRESTAT, PREOPENTYPE_DIR } from './abi.js';
 import * as fd from './fd.js';
 import { guestIovecs, readInto, writeFrom } from './io.js';
 import * as path from './path.js';
+import * as pathOps from './path_ops.js';
+import { fd_readdir } from './dir.js';
 import { writeFilestat } from './stat.js';
 import { guard, type Imports } from './guard.js';
 
@@ -138,6 +140,39 @@ export function preview1(ctx: Context): Imports {
       mem.check(ret, 64);
       writeFilestat(mem, ret, path.path_filestat_get(ctx, dirfd, dirflags, mem.string(p, pLen)));
     },
+
+    // Filesystem calls (fd.ts, dir.ts, path_ops.ts). Result pointers are checked first, so a
+    // bad pointer is `fault` before anything changes.
+    fd_advise: (f: number, offset: bigint, len: bigint, advice: number) => fd.fd_advise(ctx, f, offset, len, advice),
+    fd_allocate: (f: number, offset: bigint, len: bigint) => fd.fd_allocate(ctx, f, offset, len),
+    fd_datasync: (f: number) => fd.fd_datasync(ctx, f),
+    fd_sync: (f: number) => fd.fd_sync(ctx, f),
+    fd_filestat_set_times: (f: number, atim: bigint, mtim: bigint, fstflags: number) =>
+      fd.fd_filestat_set_times(ctx, f, atim, mtim, fstflags & 0xffff),
+    fd_renumber: (from: number, to: number) => fd.fd_renumber(ctx, from, to),
+    fd_readdir: (f: number, buf: number, bufLen: number, cookie: bigint, ret: number) => {
+      mem.check(ret, 4);
+      mem.setU32(ret, fd_readdir(ctx, f, buf, bufLen >>> 0, cookie));
+    },
+    path_create_directory: (dirfd: number, p: number, pLen: number) =>
+      pathOps.path_create_directory(ctx, dirfd, mem.string(p, pLen)),
+    path_remove_directory: (dirfd: number, p: number, pLen: number) =>
+      pathOps.path_remove_directory(ctx, dirfd, mem.string(p, pLen)),
+    path_unlink_file: (dirfd: number, p: number, pLen: number) =>
+      pathOps.path_unlink_file(ctx, dirfd, mem.string(p, pLen)),
+    path_rename: (oldfd: number, op: number, opLen: number, newfd: number, np: number, npLen: number) =>
+      pathOps.path_rename(ctx, oldfd, mem.string(op, opLen), newfd, mem.string(np, npLen)),
+    path_symlink: (t: number, tLen: number, dirfd: number, p: number, pLen: number) =>
+      pathOps.path_symlink(ctx, mem.string(t, tLen), dirfd, mem.string(p, pLen)),
+    path_link: (oldfd: number, dirflags: number, op: number, opLen: number, newfd: number, np: number, npLen: number) =>
+      pathOps.path_link(ctx, oldfd, dirflags, mem.string(op, opLen), newfd, mem.string(np, npLen)),
+    path_readlink: (dirfd: number, p: number, pLen: number, buf: number, bufLen: number, ret: number) => {
+      mem.check(ret, 4);
+      mem.setU32(ret, pathOps.path_readlink(ctx, dirfd, mem.string(p, pLen), buf, bufLen));
+    },
+    path_filestat_set_times: (dirfd: number, dirflags: number, p: number, pLen: number,
+      atim: bigint, mtim: bigint, fstflags: number) =>
+      pathOps.path_filestat_set_times(ctx, dirfd, dirflags, mem.string(p, pLen), atim, mtim, fstflags & 0xffff),
   };
   // The rest of preview1 links but answers `nosys` until it is implemented.
   for (const name of PREVIEW1_FUNCTIONS) if (!(name in imports)) imports[name] = notYet;

@@ -1,11 +1,11 @@
 // statx(2) into WASI's filestat. statx's layout is the same on every architecture, unlike
 // struct stat, which is why it is used for every stat the runtime makes.
 import * as libc from '../native/libc.js';
-import { AT, STATX_BASIC_STATS } from '../native/platform.js';
-import { check } from '../sandbox/errno.js';
+import { AT, STATX_BASIC_STATS, UTIME_NOW, UTIME_OMIT } from '../native/platform.js';
+import { check, errno, fail } from '../sandbox/errno.js';
 import { filetypeFromMode } from '../sandbox/fd_table.js';
 import type { GuestMemory } from '../sandbox/memory.js';
-import { FILESTAT } from './abi.js';
+import { FILESTAT, FSTFLAGS } from './abi.js';
 
 export interface Filestat {
   dev: bigint; ino: bigint; filetype: number; nlink: bigint; size: bigint;
@@ -54,4 +54,28 @@ export function writeFilestat(mem: GuestMemory, ptr: number, st: Filestat): void
   mem.setU64(ptr + FILESTAT.ATIM, st.atim);
   mem.setU64(ptr + FILESTAT.MTIM, st.mtim);
   mem.setU64(ptr + FILESTAT.CTIM, st.ctim);
+}
+
+const times = Buffer.alloc(32);
+
+/** One struct timespec of utimensat(2): a WASI timestamp, or UTIME_NOW / UTIME_OMIT. */
+function setTimespec(at: number, set: boolean, now: boolean, ns: bigint): void {
+  const t = BigInt.asUintN(64, ns);
+  times.writeBigInt64LE(set ? t / 1_000_000_000n : 0n, at);
+  times.writeBigInt64LE(set ? t % 1_000_000_000n : BigInt(now ? UTIME_NOW : UTIME_OMIT), at + 8);
+}
+
+/**
+ * The `const struct timespec times[2]` that utimensat(2) and futimens(3) take, for WASI
+ * fstflags. A time given both explicitly and as "now" is contradictory: `inval`
+ * (wasi_snapshot_preview1.witx, fstflags; the official suite's fstflags_validate).
+ */
+export function utimensTimes(atim: bigint, mtim: bigint, fstflags: number): Buffer {
+  const all = FSTFLAGS.ATIM | FSTFLAGS.ATIM_NOW | FSTFLAGS.MTIM | FSTFLAGS.MTIM_NOW;
+  if ((fstflags & ~all) !== 0) fail(errno.inval);
+  if ((fstflags & FSTFLAGS.ATIM) && (fstflags & FSTFLAGS.ATIM_NOW)) fail(errno.inval);
+  if ((fstflags & FSTFLAGS.MTIM) && (fstflags & FSTFLAGS.MTIM_NOW)) fail(errno.inval);
+  setTimespec(0, (fstflags & FSTFLAGS.ATIM) !== 0, (fstflags & FSTFLAGS.ATIM_NOW) !== 0, atim);
+  setTimespec(16, (fstflags & FSTFLAGS.MTIM) !== 0, (fstflags & FSTFLAGS.MTIM_NOW) !== 0, mtim);
+  return times;
 }
