@@ -86,6 +86,16 @@ export class Sandbox {
     return { wasi_snapshot_preview1: preview1(this.ctx), zerocopy: zerocopy(this.ctx) };
   }
 
+  /**
+   * Attaches guest memory without an instance, for hosts (and tests) that call the imports
+   * directly rather than through a module's code.
+   */
+  attachMemory(memory: WebAssembly.Memory): void {
+    if (this.started) throw new Error('this Sandbox has already started an instance');
+    this.started = true;
+    this.mem.attach(memory);
+  }
+
   /** Runs a command's _start; returns its exit code (0 if _start returns). Traps propagate. */
   start(instance: WebAssembly.Instance): number {
     const start = this.bind(instance, '_start');

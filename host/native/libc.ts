@@ -130,3 +130,4 @@ export function addressOf(buf: ArrayBufferView | ArrayBuffer): bigint {
   const view = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, 0);
   return BigInt(memsetAddr(view, 0, 0));
 }
+export const ioctlInt = sys<[fd: number, request: number, arg: Ptr]>('int ioctl(int, unsigned long, void *)');

@@ -28,7 +28,7 @@ export function guestIovecs(mem: GuestMemory, iovs: number, count: number): Uint
 }
 
 /** Fills the host iovec array with the addresses of the given views of guest memory. */
-function toHostIovecs(mem: GuestMemory, views: Uint8Array[]): Buffer {
+export function toHostIovecs(mem: GuestMemory, views: Uint8Array[]): Buffer {
   for (let i = 0; i < views.length; i++) {
     const v = views[i];
     hostIov.writeBigUInt64LE(v.length === 0 ? 0n : mem.address(v.byteOffset, v.length), i * 16);

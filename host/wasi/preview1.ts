@@ -14,6 +14,8 @@ import { guestIovecs, readInto, writeFrom } from './io.js';
 import * as path from './path.js';
 import * as pathOps from './path_ops.js';
 import { fd_readdir } from './dir.js';
+import { poll_oneoff, proc_raise_status } from './poll.js';
+import * as sock from './sock.js';
 import { writeFilestat } from './stat.js';
 import { guard, type Imports } from './guard.js';
 
@@ -46,7 +48,6 @@ function writeSizes(ctx: Context, list: readonly string[], countPtr: number, siz
 
 export function preview1(ctx: Context): Imports {
   const { mem } = ctx;
-  const notYet = (): number => errno.nosys;
   const imports: Record<string, (...a: any[]) => number | void> = {
     args_get: (argv: number, buf: number) => writeStrings(ctx, ctx.args, argv, buf),
     args_sizes_get: (count: number, size: number) => writeSizes(ctx, ctx.args, count, size),
@@ -173,9 +174,35 @@ export function preview1(ctx: Context): Imports {
     path_filestat_set_times: (dirfd: number, dirflags: number, p: number, pLen: number,
       atim: bigint, mtim: bigint, fstflags: number) =>
       pathOps.path_filestat_set_times(ctx, dirfd, dirflags, mem.string(p, pLen), atim, mtim, fstflags & 0xffff),
+
+    poll_oneoff: (inPtr: number, outPtr: number, n: number, ret: number) => {
+      mem.check(ret, 4);
+      mem.setU32(ret, poll_oneoff(ctx, inPtr, outPtr, n >>> 0));
+    },
+    proc_raise: (sig: number) => {
+      const status = proc_raise_status(sig & 0xff);
+      if (status !== null) throw new ProcExit(status);
+    },
+
+    sock_accept: (f: number, flags: number, ret: number) => {
+      mem.check(ret, 4);
+      mem.setU32(ret, sock.sock_accept(ctx, f, flags & 0xffff));
+    },
+    sock_recv: (f: number, iovs: number, n: number, riflags: number, retLen: number, retFlags: number) => {
+      mem.check(retLen, 4);
+      mem.check(retFlags, 2);
+      const [len, roflags] = sock.sock_recv(ctx, f, guestIovecs(mem, iovs, n), riflags & 0xffff);
+      mem.setU32(retLen, len);
+      mem.setU16(retFlags, roflags);
+    },
+    sock_send: (f: number, iovs: number, n: number, siflags: number, ret: number) => {
+      mem.check(ret, 4);
+      mem.setU32(ret, sock.sock_send(ctx, f, guestIovecs(mem, iovs, n), siflags & 0xffff));
+    },
+    sock_shutdown: (f: number, how: number) => sock.sock_shutdown(ctx, f, how & 0xff),
   };
-  // The rest of preview1 links but answers `nosys` until it is implemented.
-  for (const name of PREVIEW1_FUNCTIONS) if (!(name in imports)) imports[name] = notYet;
+  // Every function of the witx is implemented; the check keeps it so. but answers `nosys` until it is implemented.
+  for (const name of PREVIEW1_FUNCTIONS) if (!(name in imports)) throw new Error(`preview1: ${name} is missing`);
   return guard('wasi_snapshot_preview1', imports);
 }
 

@@ -44,10 +44,28 @@ export function runGuest(path: string, options: Omit<SandboxOptions, 'stdout' | 
   }
 }
 
-/** Runs the CLI in a child process. */
+/**
+ * Runs the CLI in a child process. stdout and stderr are files, not Node's pipes: those are
+ * socketpairs, on which a guest's sock_shutdown(1) would succeed where a terminal, a file or a
+ * shell pipe says ENOTSOCK. stdin is /dev/null unless `input` is given.
+ */
 export function runCli(args: string[], input?: string): GuestResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  const dir = mkdtempSync(join(tmpdir(), 'wzc-cli-'));
+  const out = openSync(join(dir, 'stdout'), 'w+');
+  const err = openSync(join(dir, 'stderr'), 'w+');
+  try {
+    const r = spawnSync(process.execPath, [CLI, ...args],
+      { input, stdio: [input === undefined ? 'ignore' : 'pipe', out, err], timeout: 60_000 });
+    return {
+      status: r.status ?? -1,
+      stdout: readFileSync(join(dir, 'stdout'), 'utf8'),
+      stderr: readFileSync(join(dir, 'stderr'), 'utf8'),
+    };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A fresh temporary directory; remove it with rmSync when done. */

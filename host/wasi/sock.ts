@@ -1,0 +1,77 @@
+// The sock_* calls of WASI preview1 on real host sockets. Which descriptor is a socket is the
+// kernel's to say: a file answers ENOTSOCK (`notsock`), as natively. Sends never raise
+// SIGPIPE (MSG_NOSIGNAL): a peer that hung up is `pipe` or `connreset`, never a signal.
+import * as libc from '../native/libc.js';
+import { O } from '../native/platform.js';
+import { check, errno, fail } from '../sandbox/errno.js';
+import type { Context } from '../sandbox/context.js';
+import { FILETYPE, R } from '../sandbox/rights.js';
+import { FDFLAGS, RIFLAGS, ROFLAGS_RECV_DATA_TRUNCATED, SDFLAGS } from './abi.js';
+import { toHostIovecs } from './io.js';
+
+/** Linux's MSG_* flags (bits/socket.h) and shutdown(2)'s SHUT_*. */
+const MSG = { PEEK: 0x2, TRUNC: 0x20, WAITALL: 0x100, NOSIGNAL: 0x4000 } as const;
+const SHUT = { RD: 0, WR: 1, RDWR: 2 } as const;
+const EAGAIN = 11;
+
+/** struct msghdr on LP64 Linux: name @0, namelen @8, iov @16, iovlen @24, control @32, controllen @40, flags @48. */
+const msg = Buffer.alloc(56);
+function msghdr(iov: Buffer, count: number): Buffer {
+  msg.fill(0);
+  msg.writeBigUInt64LE(libc.addressOf(iov), 16);
+  msg.writeBigUInt64LE(BigInt(count), 24);
+  return msg;
+}
+
+/** accept4(2), close-on-exec; the new descriptor joins the guest's table. */
+export function sock_accept(ctx: Context, fd: number, flags: number): number {
+  const e = ctx.fds.getUnrevoked(fd, R.SOCK_ACCEPT);
+  if (flags & ~FDFLAGS.NONBLOCK) fail(errno.inval);
+  if (e.hostFd < 0) fail(errno.notsock);
+  const hostFd = accept(e.hostFd, e.emulateBlocking, O.CLOEXEC | (flags & FDFLAGS.NONBLOCK ? O.NONBLOCK : 0));
+  return ctx.fds.insert(ctx.fds.adopt(hostFd, null, FILETYPE.SOCKET_STREAM));
+}
+
+function accept(hostFd: number, emulateBlocking: boolean, flags: number): number {
+  for (;;) {
+    const r = libc.accept4(hostFd, null, null, flags);
+    if (r === -EAGAIN && emulateBlocking) { waitReadable(hostFd); continue; }
+    return check(r);
+  }
+}
+
+const pollfd = Buffer.alloc(8);
+function waitReadable(hostFd: number): void {
+  pollfd.writeInt32LE(hostFd, 0);
+  pollfd.writeInt32LE(1, 4); // POLLIN, revents 0
+  libc.poll(pollfd, 1, -1);
+}
+
+/** recvmsg(2): returns [bytes, roflags]. RECV_DATA_TRUNCATED reports MSG_TRUNC (datagrams). */
+export function sock_recv(ctx: Context, fd: number, views: Uint8Array[], riflags: number): [number, number] {
+  const e = ctx.fds.getUnrevoked(fd, R.FD_READ);
+  if (riflags & ~(RIFLAGS.RECV_PEEK | RIFLAGS.RECV_WAITALL)) fail(errno.inval);
+  if (e.hostFd < 0) fail(errno.notsock);
+  const flags = (riflags & RIFLAGS.RECV_PEEK ? MSG.PEEK : 0) | (riflags & RIFLAGS.RECV_WAITALL ? MSG.WAITALL : 0);
+  const m = msghdr(toHostIovecs(ctx.mem, views), views.length);
+  const n = check(libc.recvmsg(e.hostFd, m, flags));
+  return [n, m.readInt32LE(48) & MSG.TRUNC ? ROFLAGS_RECV_DATA_TRUNCATED : 0];
+}
+
+/** sendmsg(2) with MSG_NOSIGNAL. WASI defines no siflags, so any bit is `inval`. */
+export function sock_send(ctx: Context, fd: number, views: Uint8Array[], siflags: number): number {
+  const e = ctx.fds.getUnrevoked(fd, R.FD_WRITE);
+  if (siflags !== 0) fail(errno.inval);
+  if (e.hostFd < 0) fail(errno.notsock);
+  return check(libc.sendmsg(e.hostFd, msghdr(toHostIovecs(ctx.mem, views), views.length), MSG.NOSIGNAL));
+}
+
+/** shutdown(2): WASI's sdflags RD=1, WR=2 and both; anything else is `inval`. */
+export function sock_shutdown(ctx: Context, fd: number, how: number): void {
+  const e = ctx.fds.getUnrevoked(fd, R.SOCK_SHUTDOWN);
+  const shut = how === SDFLAGS.RD ? SHUT.RD : how === SDFLAGS.WR ? SHUT.WR
+    : how === (SDFLAGS.RD | SDFLAGS.WR) ? SHUT.RDWR : -1;
+  if (shut < 0) fail(errno.inval);
+  if (e.hostFd < 0) fail(errno.notsock);
+  check(libc.shutdown(e.hostFd, shut));
+}
