@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // wasm-zerocopy's command line: a thin shell over the Sandbox API.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeSync } from 'node:fs';
 import { Sandbox } from './runtime.js';
 
-const USAGE = `usage: wasm-zerocopy run [--dir HOST[::GUEST]]... [--env NAME=VALUE]... MODULE.wasm [ARGS...]
+const USAGE = `usage: wasm-zerocopy run [--dir HOST[::GUEST]]... [--env NAME=VALUE]... [--trace] MODULE.wasm [ARGS...]
 
   --dir HOST[::GUEST]  preopen host directory HOST for the guest, named GUEST (default: HOST)
   --env NAME=VALUE     give the guest an environment variable (it sees none of the host's)
+  --trace              print each call the guest makes, with its arguments and result, on stderr
   -h, --help           show this help
 
 The exit status is the guest's exit code; a trap exits with 134.`;
@@ -18,6 +19,7 @@ class UsageError extends Error {}
 class HelpRequested extends Error {}
 
 interface RunCommand {
+  trace: boolean;
   dirs: { host: string; guest: string }[];
   env: Record<string, string>;
   module: string;
@@ -25,7 +27,7 @@ interface RunCommand {
 }
 
 function parseRun(argv: string[]): RunCommand {
-  const cmd: RunCommand = { dirs: [], env: {}, module: '', args: [] };
+  const cmd: RunCommand = { trace: false, dirs: [], env: {}, module: '', args: [] };
   let i = 0;
   const value = (flag: string, inline: string | undefined): string => {
     if (inline !== undefined) return inline;
@@ -48,6 +50,8 @@ function parseRun(argv: string[]): RunCommand {
       try { isDir = statSync(host).isDirectory(); } catch { /* reported below */ }
       if (!isDir) throw new UsageError(`--dir ${spec}: no such directory: ${host}`);
       cmd.dirs.push({ host, guest });
+    } else if (a === '--trace') {
+      cmd.trace = true;
     } else if (flag === '-h' || flag === '--help') {
       throw new HelpRequested();
     } else if (flag === '--env') {
@@ -86,7 +90,8 @@ function loadModule(path: string): WebAssembly.Module {
 function run(argv: string[]): number {
   const cmd = parseRun(argv);
   const module = loadModule(cmd.module);
-  const sandbox = new Sandbox({ args: [cmd.module, ...cmd.args], env: cmd.env, returnOnExit: true });
+  const trace = cmd.trace ? (line: string) => { writeSync(2, line); } : undefined;
+  const sandbox = new Sandbox({ args: [cmd.module, ...cmd.args], env: cmd.env, returnOnExit: true, trace });
   try {
     for (const d of cmd.dirs) sandbox.preopen(d.guest, d.host);
     let instance: WebAssembly.Instance;

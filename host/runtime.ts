@@ -8,6 +8,7 @@ import { FdEntry, FdTable, dupCloexec, type VirtualFile } from './sandbox/fd_tab
 import { GuestMemory } from './sandbox/memory.js';
 import { FILETYPE, R } from './sandbox/rights.js';
 import { preview1 } from './wasi/preview1.js';
+import { traced } from './wasi/trace.js';
 import { zerocopy } from './zerocopy/imports.js';
 
 export type { VirtualFile } from './sandbox/fd_table.js';
@@ -28,6 +29,8 @@ export interface SandboxOptions {
   stderr?: Stdio;
   /** When true (the default), start() returns the exit code of proc_exit; else the process exits. */
   returnOnExit?: boolean;
+  /** Writes each call the guest makes, strace-style, to this function (the CLI's --trace). */
+  trace?: (line: string) => void;
 }
 
 export class Sandbox {
@@ -35,10 +38,12 @@ export class Sandbox {
   private readonly mem = new GuestMemory();
   private readonly ctx: Context;
   private readonly returnOnExit: boolean;
+  private readonly trace: ((line: string) => void) | undefined;
   private started = false;
 
   constructor(options: SandboxOptions = {}) {
     this.returnOnExit = options.returnOnExit ?? true;
+    this.trace = options.trace;
     const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
     this.ctx = { mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env };
     try {
@@ -83,7 +88,13 @@ export class Sandbox {
   }
 
   getImportObject(): WebAssembly.Imports {
-    return { wasi_snapshot_preview1: preview1(this.ctx), zerocopy: zerocopy(this.ctx) };
+    const modules = { wasi_snapshot_preview1: preview1(this.ctx), zerocopy: zerocopy(this.ctx) };
+    const sink = this.trace;
+    if (sink === undefined) return modules;
+    const read = (ptr: number, len: number): string | null => {
+      try { return this.mem.string(ptr, len); } catch { return null; }
+    };
+    return Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, traced(name, m, sink, read)]));
   }
 
   /**

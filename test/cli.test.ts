@@ -54,4 +54,15 @@ test('flags after the module belong to the guest', () => {
   assert.match(r.stderr, /zcat: --not-a-file: errno 44/);
 });
 
+test('--trace prints each call with decoded arguments and its errno on stderr', () => {
+  const r = runCli(['run', '--trace', '--dir', `${join(ROOT, 'examples')}::/`, zcat, '/hello.txt', '/nope']);
+  assert.is(r.status, 1);
+  assert.match(r.stdout, /^Hello from a wasm-zerocopy guest/);
+  const lines = r.stderr.split('\n');
+  assert.ok(lines.some((l) => /^path_open\(fd=3, dirflags=1, path="hello\.txt", path_len=9, oflags=0, fs_rights_base=2, fs_rights_inheriting=0, fdflags=0, opened_fd=0x[0-9a-f]+\) = success$/.test(l)), r.stderr);
+  assert.ok(lines.some((l) => /^zerocopy\.sendfile\(out_fd=1, in_fd=4, offset=NULL, count=\d+, ret_sent=0x[0-9a-f]+\) = success$/.test(l)), r.stderr);
+  assert.ok(lines.some((l) => /^path_open\(fd=3, dirflags=1, path="nope", .*\) = noent$/.test(l)), r.stderr);
+  assert.ok(lines.includes('proc_exit(rval=1) = exit 1'), r.stderr);
+});
+
 test.run();
