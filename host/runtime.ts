@@ -76,7 +76,8 @@ export class Sandbox {
   preopen(guestPath: string, hostPath: string): number {
     const hostFd = libc.openat(AT.FDCWD, hostPath, O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0);
     if (hostFd < 0) throw new Error(`cannot open directory ${JSON.stringify(hostPath)}: ${errnoText(-hostFd)}`);
-    return this.fds.insert(this.fds.adopt(hostFd, guestPath, FILETYPE.DIRECTORY));
+    // From 3 on even when a standard stream is absent: wasi-libc and node:wasi expect it there.
+    return this.fds.insert(this.fds.adopt(hostFd, guestPath, FILETYPE.DIRECTORY), 3);
   }
 
   /**

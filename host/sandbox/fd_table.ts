@@ -90,10 +90,11 @@ export class FdTable {
     return this.entries[fd >>> 0] !== undefined;
   }
 
-  /** Adds an entry at the lowest free number, as open(2) does. */
-  insert(entry: FdEntry): number {
-    let fd = this.entries.indexOf(undefined);
-    if (fd < 0) fd = this.entries.length;
+  /** Adds an entry at the lowest free number (at least `min`), as open(2) does. */
+  insert(entry: FdEntry, min = 0): number {
+    let fd = this.entries.indexOf(undefined, min);
+    if (fd < 0) fd = Math.max(min, this.entries.length);
+    while (this.entries.length < fd) this.entries.push(undefined); // no holes: indexOf skips them
     this.entries[fd] = entry;
     return fd;
   }
