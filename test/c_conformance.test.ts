@@ -43,7 +43,7 @@ function runWasm(name: string, dir: string): string {
 // ---------------------------------------------------------------------------------------
 const fixtures = suite('prebuilt C guests');
 
-for (const name of ['conformance', 'sandbox_only']) {
+for (const name of ['conformance', 'files', 'sandbox_only']) {
   fixtures(`${name}.wasm is built from the current ${name}.c and zerocopy.h`, () => {
     const recorded = readFileSync(join(FIXTURES, `${name}.wasm.sha256`), 'utf8').trim();
     assert.is(recorded, sourceHash(join(C_DIR, `${name}.c`)),
@@ -167,3 +167,24 @@ for (const [name, expected] of sandboxCases) {
   });
 }
 sandboxOnly.run();
+
+// ---------------------------------------------------------------------------------------
+const files = suite('files.c: an ordinary program that lists, creates, renames and deletes');
+
+files('runs unchanged under --dir and prints what it prints natively', () => {
+  const build = tempDir('wzc-cc-');
+  const nativeDir = tempDir('wzc-native-');
+  const wasmDir = tempDir('wzc-wasm-');
+  try {
+    const exe = compileNative(join(C_DIR, 'files.c'), build);
+    const native = execFileSync(exe, [nativeDir], { encoding: 'utf8' });
+    const sandboxed = runWasm('files', wasmDir);
+    assert.fixture(sandboxed, native);
+    assert.match(native, /^rename a\.txt -> b\.txt: ok$/m);
+    assert.match(native, /^list work: \. \.\. b\.txt\(file,13\) l\(link\)$/m);
+    assert.match(native, /^rmdir work: ok$/m);
+  } finally {
+    for (const d of [build, nativeDir, wasmDir]) rmSync(d, { recursive: true, force: true });
+  }
+});
+files.run();
