@@ -2,3 +2,5 @@
 export { Sandbox, type SandboxOptions, type Stdio, type VirtualFile } from './runtime.js';
 export { errno, errnoName } from './sandbox/errno.js';
 export { ZEROCOPY_ABI_VERSION } from './zerocopy/imports.js';
+export { run, TRAP_STATUS, type RunOptions, type Running, type WorkerResult } from './workers.js';
+export { parseListen, boundPort } from './listen.js';

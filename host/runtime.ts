@@ -9,6 +9,7 @@ import { GuestMemory } from './sandbox/memory.js';
 import { FILETYPE, R } from './sandbox/rights.js';
 import { preview1 } from './wasi/preview1.js';
 import { traced } from './wasi/trace.js';
+import { listenOn } from './listen.js';
 import { zerocopy } from './zerocopy/imports.js';
 
 export type { VirtualFile } from './sandbox/fd_table.js';
@@ -21,7 +22,14 @@ export interface SandboxOptions {
   args?: readonly string[];
   /** The guest's whole environment; nothing of the host's is passed unless listed here. */
   env?: Readonly<Record<string, string>>;
-  /** Guest path -> host directory, preopened in this order from descriptor 3 (as node:wasi). */
+  /**
+   * TCP listeners for the guest, at descriptors 3, 4, ... in this order, before any preopen:
+   * "HOST:PORT" or "[IPv6]:PORT" creates one (SO_REUSEADDR, a deep backlog); a number is a
+   * host listening descriptor to share (duplicated). The guest's environment gets
+   * LISTEN_FDS=<count>, systemd's socket-activation convention.
+   */
+  listen?: readonly (string | number)[];
+  /** Guest path -> host directory, preopened in this order after the listeners (as node:wasi). */
   preopens?: Readonly<Record<string, string>>;
   /** Defaults: the host's descriptors 0, 1 and 2. null leaves the guest descriptor closed. */
   stdin?: Stdio;
@@ -31,6 +39,13 @@ export interface SandboxOptions {
   returnOnExit?: boolean;
   /** Writes each call the guest makes, strace-style, to this function (the CLI's --trace). */
   trace?: (line: string) => void;
+  /** Host descriptors to hand the guest (duplicated) right after the listeners, before preopens. */
+  grant?: readonly number[];
+  /**
+   * A shared flag another thread may set to a signal number to stop the guest at its next
+   * call (exit status 128 + the number). run() uses it for stop(); see also Sandbox.stop().
+   */
+  stopFlag?: Int32Array;
 }
 
 export class Sandbox {
@@ -40,16 +55,25 @@ export class Sandbox {
   private readonly returnOnExit: boolean;
   private readonly trace: ((line: string) => void) | undefined;
   private started = false;
+  private readonly stopFlag: Int32Array;
 
   constructor(options: SandboxOptions = {}) {
     this.returnOnExit = options.returnOnExit ?? true;
     this.trace = options.trace;
-    const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
-    this.ctx = { mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env };
+    const listen = options.listen ?? [];
+    const env = Object.entries({ ...options.env, ...(listen.length ? { LISTEN_FDS: String(listen.length) } : {}) })
+      .map(([k, v]) => `${k}=${v}`);
+    this.stopFlag = options.stopFlag ?? new Int32Array(new SharedArrayBuffer(4));
+    this.ctx = { mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env, stop: this.stopFlag };
     try {
       this.addStdio(0, options.stdin === undefined ? 0 : options.stdin);
       this.addStdio(1, options.stdout === undefined ? 1 : options.stdout);
       this.addStdio(2, options.stderr === undefined ? 2 : options.stderr);
+      for (const l of listen) {
+        const hostFd = typeof l === 'number' ? dupCloexec(l) : listenOn(l);
+        this.fds.insert(this.fds.adopt(hostFd, null, FILETYPE.SOCKET_STREAM), 3);
+      }
+      for (const hostFd of options.grant ?? []) this.fds.insert(this.fds.adopt(dupCloexec(hostFd)), 3);
       for (const [guest, host] of Object.entries(options.preopens ?? {})) this.preopen(guest, host);
     } catch (e) {
       this.close();
@@ -136,6 +160,14 @@ export class Sandbox {
     this.started = true;
     this.mem.attach(memory);
     return instance.exports[entry];
+  }
+
+  /**
+   * Asks the guest to stop: its next call ends it as if by `signal` (exit status 128 + signal).
+   * Safe to call from a signal handler or, through the shared `stopFlag`, from another thread.
+   */
+  stop(signal = 15): void {
+    Atomics.store(this.stopFlag, 0, signal);
   }
 
   /** Closes every host descriptor the guest still holds. */

@@ -83,6 +83,13 @@ static inline zerocopy_errno_t zerocopy_copy_file_range(int fd_in, int64_t *off_
                                                       (int32_t)flags, copied);
 }
 
+int32_t __zerocopy_sock_cork(int32_t fd, int32_t enable) ZEROCOPY_IMPORT("sock_cork");
+
+/* TCP_CORK on a TCP socket (tcp(7)), as sendfile(2) advises for a header followed by a file. */
+static inline zerocopy_errno_t zerocopy_sock_cork(int fd, int enable) {
+  return (zerocopy_errno_t)__zerocopy_sock_cork(fd, enable);
+}
+
 #else /* native Linux: the same API over the real system calls */
 
 #ifndef _GNU_SOURCE
@@ -91,6 +98,7 @@ static inline zerocopy_errno_t zerocopy_copy_file_range(int fd_in, int64_t *off_
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Linux errno -> WASI errno by name, as the host's table (host/sandbox/errno.ts) does. */
@@ -158,6 +166,13 @@ static inline zerocopy_errno_t zerocopy_copy_file_range(int fd_in, int64_t *off_
                                                         uint64_t *copied) {
   ssize_t r = copy_file_range(fd_in, (loff_t *)off_in, fd_out, (loff_t *)off_out, (size_t)len, flags);
   ZEROCOPY__RESULT(r, copied);
+}
+
+static inline zerocopy_errno_t zerocopy_sock_cork(int fd, int enable) {
+  if (enable != 0 && enable != 1) return 28; /* inval */
+  if (setsockopt(fd, 6 /* IPPROTO_TCP */, 3 /* TCP_CORK */, &enable, sizeof enable) < 0)
+    return zerocopy_errno_from_linux(errno);
+  return 0;
 }
 
 #endif /* __wasm__ */

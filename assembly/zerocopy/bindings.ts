@@ -25,3 +25,8 @@ export declare function pipe(fdflags: u32, ret_fds: usize): u16;
 // @ts-ignore: decorator
 @external("zerocopy", "copy_file_range")
 export declare function copy_file_range(fd_in: u32, off_in: usize, fd_out: u32, off_out: usize, len: u64, flags: u32, ret_copied: usize): u16;
+
+/** setsockopt(TCP_CORK): `enable` 1 holds partial frames back, 0 sends them. */
+// @ts-ignore: decorator
+@external("zerocopy", "sock_cork")
+export declare function sock_cork(fd: u32, enable: u32): u16;

@@ -105,3 +105,8 @@ export function spliceAll(fdIn: u32, offIn: Offset | null, fdOut: u32, offOut: O
   }
   return <i64>total;
 }
+
+/** TCP_CORK on a TCP socket, as sendfile(2) advises for a header followed by a file. */
+export function sock_cork(fd: u32, enable: bool): u16 {
+  return raw.sock_cork(fd, enable ? 1 : 0);
+}

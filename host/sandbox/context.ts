@@ -9,6 +9,11 @@ export interface Context {
   readonly args: readonly string[];
   /** "NAME=VALUE" strings: exactly what the guest was given, nothing from the host. */
   readonly env: readonly string[];
+  /**
+   * Set by the host to a signal number to stop the guest: its next call ends it with exit
+   * status 128 + that number (see guard.ts). Shared memory, so another thread can set it.
+   */
+  readonly stop: Int32Array | null;
 }
 
 /** Thrown by proc_exit: the one exception that crosses the import boundary, to unwind the guest. */

@@ -6,10 +6,14 @@ import { ProcExit } from '../sandbox/context.js';
 
 export type Imports = Record<string, (...args: any[]) => number>;
 
-export function guard(module: string, fns: Record<string, (...a: any[]) => number | void>): Imports {
+export function guard(module: string, fns: Record<string, (...a: any[]) => number | void>,
+  stop: Int32Array | null = null): Imports {
   const out: Imports = {};
   for (const [name, fn] of Object.entries(fns)) {
     out[name] = (...args: any[]): number => {
+      // A host that asked the guest to stop (Sandbox.stop, a signal to the CLI) ends it at its
+      // next call, so that the guest unwinds and every descriptor is closed by the host.
+      if (stop !== null && stop[0] !== 0) throw new ProcExit(128 + stop[0]);
       try {
         return fn(...args) ?? errno.success;
       } catch (e) {

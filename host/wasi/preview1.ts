@@ -203,7 +203,7 @@ export function preview1(ctx: Context): Imports {
   };
   // Every function of the witx is implemented; the check keeps it so. but answers `nosys` until it is implemented.
   for (const name of PREVIEW1_FUNCTIONS) if (!(name in imports)) throw new Error(`preview1: ${name} is missing`);
-  return guard('wasi_snapshot_preview1', imports);
+  return guard('wasi_snapshot_preview1', imports, ctx.stop);
 }
 
 /** Every function of wasi_snapshot_preview1 (wasi_snapshot_preview1.witx). */

@@ -43,5 +43,6 @@ export function zerocopy(ctx: Context): Imports {
       const oi = offset(offIn), oo = offset(offOut);
       mem.setU64(ret, zc.copy_file_range(ctx, inFd, oi, outFd, oo, size(len), flags >>> 0));
     },
-  });
+    sock_cork: (fd: number, enable: number) => zc.sock_cork(ctx, fd, enable),
+  }, ctx.stop);
 }

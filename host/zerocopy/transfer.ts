@@ -208,3 +208,17 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(b, a.length);
   return out;
 }
+
+/**
+ * TCP_CORK (tcp(7)): while set, partial frames are held back, so that a header written with
+ * fd_write and the file sent after it with sendfile leave in full packets, as sendfile(2)'s
+ * NOTES advise. The kernel answers for anything that is not a TCP socket (ENOTSOCK, or
+ * EOPNOTSUPP for other sockets); `enable` other than 0 or 1 is `inval`.
+ */
+export function sock_cork(ctx: Context, fd: number, enable: number): void {
+  const e = ctx.fds.getUnrevoked(fd, 0);
+  if (enable !== 0 && enable !== 1) fail(errno.inval);
+  if (e.hostFd < 0) fail(errno.notsock);
+  const v = new Int32Array([enable]);
+  check(libc.setsockopt(e.hostFd, 6 /* IPPROTO_TCP */, 3 /* TCP_CORK */, new Uint8Array(v.buffer), 4));
+}

@@ -1,0 +1,82 @@
+// run(): guests off the main thread, so that an embedding host never blocks its event loop.
+// N instances of one compiled module run in worker_threads (a WebAssembly.Module is posted to
+// each, compiled once). Listeners are created once here and shared: worker threads share the
+// process's descriptor table, and each worker's Sandbox duplicates them.
+import { Worker } from 'node:worker_threads';
+import * as libc from './native/libc.js';
+import { listenOn } from './listen.js';
+
+export interface RunOptions {
+  /** How many instances; default 1. */
+  workers?: number;
+  args?: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  preopens?: Readonly<Record<string, string>>;
+  /** As SandboxOptions.listen; created once, shared by every worker. */
+  listen?: readonly (string | number)[];
+  /** As SandboxOptions.grant. */
+  grant?: readonly number[];
+  /** Host descriptors for the standard streams (default 0, 1, 2), or null. */
+  stdin?: number | null;
+  stdout?: number | null;
+  stderr?: number | null;
+  /** Called as each worker ends: its exit status, or the trap or error that ended it. */
+  onExit?: (worker: number, result: WorkerResult) => void;
+}
+
+export interface WorkerResult { status: number; trap?: string; error?: string }
+
+/** The exit status reported for a guest that trapped (as the CLI's). */
+export const TRAP_STATUS = 134;
+
+export interface Running extends Promise<number[]> {
+  /** Asks every guest to stop at its next call (as `signal`); resolves when all have ended. */
+  stop(signal?: number): Promise<number[]>;
+}
+
+export function run(module: WebAssembly.Module, options: RunOptions = {}): Running {
+  const n = options.workers ?? 1;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers must be a positive integer, not ${n}`);
+  const owned: number[] = [];
+  let listen: number[];
+  try {
+    listen = (options.listen ?? []).map((l) => {
+      if (typeof l === 'number') return l;
+      const fd = listenOn(l);
+      owned.push(fd);
+      return fd;
+    });
+  } catch (e) {
+    for (const fd of owned) libc.close(fd);
+    throw e;
+  }
+  const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  const workers: Worker[] = [];
+  const done = Promise.all(Array.from({ length: n }, (_, i) => new Promise<number>((resolve) => {
+    const w = new Worker(new URL('./worker_main.js', import.meta.url), {
+      workerData: {
+        module, stopFlag, listen, grant: options.grant ?? [], args: options.args ?? [], env: options.env ?? {},
+        preopens: options.preopens ?? {}, stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
+      },
+    });
+    workers.push(w);
+    let result: WorkerResult | null = null;
+    w.on('message', (m: WorkerResult) => { result = m; });
+    w.on('error', (e) => { result = { status: 1, error: e instanceof Error ? e.message : String(e) }; });
+    w.on('exit', (code) => {
+      const r = result ?? { status: code === 0 ? 1 : code, error: 'the worker ended without a result' };
+      options.onExit?.(i + 1, r);
+      resolve(r.status);
+    });
+  }))).finally(() => {
+    for (const fd of owned) libc.close(fd);
+  });
+  const running = done as Running;
+  running.stop = (signal = 15) => {
+    Atomics.store(stopFlag, 0, signal);
+    // A guest blocked outside any call (a long computation) cannot see the flag: terminate it.
+    const timer = setTimeout(() => { for (const w of workers) void w.terminate(); }, 2000);
+    return done.finally(() => clearTimeout(timer));
+  };
+  return running;
+}

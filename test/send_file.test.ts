@@ -1,0 +1,251 @@
+// Sockets end to end: the seed server (assembly/guests/send_file.ts) in worker threads through
+// run(), the CLI's send-file and --listen, workers, sock_cork, and a C server on descriptor 3.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { boundPort, errno, run } from '../host/index.js';
+import { listenOn } from '../host/listen.js';
+import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli, tempDir } from './helpers/guest.js';
+import { Caller } from './helpers/imports.js';
+
+const SERVER = join(GUESTS, 'send_file.wasm');
+
+function pattern(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 131 + (i >> 12)) & 0xff;
+  return b;
+}
+
+/** Downloads from 127.0.0.1:port; `abortAfter` bytes, then destroys the connection. */
+function fetch(port: number, abortAfter = Infinity): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const c = connect(port, '127.0.0.1');
+    const bufs: Buffer[] = [];
+    let got = 0;
+    c.on('data', (d) => {
+      bufs.push(d);
+      got += d.length;
+      if (got >= abortAfter) { c.destroy(); resolve(Buffer.concat(bufs)); }
+    });
+    // 'close', not 'end': the descriptor is gone by then, which the leak check relies on.
+    c.on('close', () => resolve(Buffer.concat(bufs)));
+    c.on('error', reject);
+  });
+}
+
+/** Runs `clients` downloads, at most `concurrency` at a time. */
+async function many(port: number, clients: number, concurrency: number, check: (b: Buffer) => void): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < clients) {
+      next++;
+      check(await fetch(port));
+    }
+  }));
+}
+
+interface Server { port: number; done: Promise<number[]>; close(): void; log: string }
+
+/** The seed server in `workers` worker threads, for `maxClients` clients, serving `data`. */
+function serve(data: Buffer, maxClients: number, workers = 1): Server {
+  const dir = tempDir('wzc-sf-');
+  writeFileSync(join(dir, 'file'), data);
+  const file = openSync(join(dir, 'file'), 'r');
+  const logPath = join(dir, 'log');
+  const logFd = openSync(logPath, 'w');
+  const listener = listenOn('127.0.0.1:0');
+  const done = run(loadGuest(SERVER), {
+    workers, args: ['send_file', '--max-clients', String(maxClients)], listen: [listener], grant: [file], stdout: logFd,
+  });
+  return {
+    port: boundPort(listener),
+    done,
+    get log() { return readFileSync(logPath, 'utf8'); },
+    close() {
+      closeSync(listener);
+      closeSync(file);
+      closeSync(logFd);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Lets exited workers and closed sockets release their descriptors. */
+const settle = () => new Promise((r) => setTimeout(r, 200));
+
+/** A child process and a promise of its exit code, listened for from the start. */
+function spawnCli(args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  return { child, exited, get out() { return out; } };
+}
+
+// ---------------------------------------------------------------------------------------
+const server = suite('the seed server');
+
+server('serves 100 concurrent clients, every byte checked', async () => {
+  const data = pattern(1 << 20);
+  const s = serve(data, 100);
+  try {
+    const got = await Promise.all(Array.from({ length: 100 }, () => fetch(s.port)));
+    for (const g of got) assert.ok(g.equals(data), `a client got ${g.length} bytes that differ`);
+    assert.equal(await s.done, [0]);
+    const lines = s.log.trim().split('\n');
+    assert.is(lines.length, 100);
+    for (const l of lines) assert.match(l, /^client #\d+: 1048576 bytes in \d+(\.\d)? ms$/);
+  } finally {
+    s.close();
+  }
+});
+
+server('clients that disconnect mid-transfer change nothing for the others', async () => {
+  const data = pattern(8 << 20);
+  const s = serve(data, 12);
+  try {
+    const got = await Promise.all(Array.from({ length: 12 }, (_, i) => fetch(s.port, i % 3 === 0 ? 65536 : Infinity)));
+    got.forEach((g, i) => { if (i % 3 !== 0) assert.ok(g.equals(data), `client ${i} got ${g.length} bytes`); });
+    assert.equal(await s.done, [0]);
+    assert.ok(s.log.split('\n').filter((l) => / 8388608 bytes in /.test(l)).length >= 8, s.log);
+  } finally {
+    s.close();
+  }
+});
+
+server('no descriptor is left behind after 10,000 connections', async () => {
+  const data = pattern(4096);
+  // A first run lets Node set up what it keeps for worker threads, so that only what the
+  // runtime itself holds is compared.
+  const warm = serve(data, 1);
+  await fetch(warm.port);
+  await warm.done;
+  warm.close();
+  await settle();
+  const before = openFds();
+  const s = serve(data, 10_000);
+  try {
+    await many(s.port, 10_000, 64, (b) => assert.ok(b.equals(data)));
+    assert.equal(await s.done, [0]);
+  } finally {
+    s.close();
+  }
+  await settle();
+  assert.equal(openFds(), before);
+});
+server.run();
+
+// ---------------------------------------------------------------------------------------
+const cli = suite('the command line: send-file, --listen, --workers');
+
+function freePort(): number {
+  const fd = listenOn('127.0.0.1:0');
+  const port = boundPort(fd);
+  closeSync(fd);
+  return port;
+}
+
+cli('send-file serves the file and stops cleanly on SIGTERM, freeing the port', async () => {
+  const port = freePort();
+  const p = spawnCli(['send-file', '--listen', `127.0.0.1:${port}`, '--workers', '2', join(ROOT, 'examples', 'hello.txt')]);
+  await new Promise<void>((resolve) => p.child.stdout.once('data', () => resolve()));
+  const got = await fetch(port);
+  assert.is(got.toString(), readFileSync(join(ROOT, 'examples', 'hello.txt'), 'utf8'));
+  await settle();
+  p.child.kill('SIGTERM');
+  assert.is(await p.exited, 0);
+  const out = p.out;
+  assert.match(out, new RegExp(`^serving .*hello\\.txt \\(\\d+ bytes\\) on 127\\.0\\.0\\.1:${port} with 2 workers\\n`));
+  assert.match(out, /curl --http0\.9/);
+  assert.match(out, /client #1: \d+ bytes in /);
+  closeSync(listenOn(`127.0.0.1:${port}`)); // the port is free again
+});
+
+cli('a port in use is a one-line error before the guest starts', () => {
+  const fd = listenOn('127.0.0.1:0');
+  try {
+    const r = runCli(['send-file', '--listen', `127.0.0.1:${boundPort(fd)}`, join(ROOT, 'examples', 'hello.txt')]);
+    assert.is(r.status, 1);
+    assert.is(r.stderr, `wasm-zerocopy: cannot listen on 127.0.0.1:${boundPort(fd)}: address already in use\n`);
+  } finally {
+    closeSync(fd);
+  }
+});
+
+cli('an address that is not one is a usage error', () => {
+  for (const bad of ['localhost:80', '1.2.3:80', '[::g]:80', '127.0.0.1:99999']) {
+    const r = runCli(['run', '--listen', bad, join(GUESTS, 'env.wasm')]);
+    assert.is(r.status, 2, bad);
+    assert.match(r.stderr, /^wasm-zerocopy: --listen .*\nusage: /);
+  }
+});
+
+cli('an address that cannot be bound is a one-line error', () => {
+  const r = runCli(['run', '--listen', '192.0.2.1:8080', join(GUESTS, 'env.wasm')]);
+  assert.is(r.status, 1);
+  assert.is(r.stderr, 'wasm-zerocopy: cannot listen on 192.0.2.1:8080: cannot assign requested address\n');
+});
+
+cli('listeners come first and the guest learns their count from LISTEN_FDS', () => {
+  const r = runCli(['run', '--listen', '127.0.0.1:0', '--listen', '[::1]:0', '--env', 'A=1', join(GUESTS, 'env.wasm')]);
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(r.stdout.includes('env LISTEN_FDS=2\n'), r.stdout);
+});
+
+cli('each worker that traps is reported with its number, and the status is non-zero', () => {
+  const r = runCli(['run', '--workers', '2', join(GUESTS, 'trap.wasm')]);
+  assert.is(r.status, 134);
+  const lines = r.stderr.trim().split('\n').sort();
+  assert.equal(lines, ['wasm-zerocopy: worker 1: trap: unreachable', 'wasm-zerocopy: worker 2: trap: unreachable']);
+});
+
+cli('a C program accepting on descriptor 3 serves a 256 MiB file intact', async () => {
+  const dir = tempDir('wzc-c-');
+  try {
+    const big = join(dir, 'big.bin');
+    const chunk = pattern(1 << 20);
+    const fd = openSync(big, 'w');
+    const whole = createHash('sha256');
+    for (let i = 0; i < 256; i++) { chunk[0] = i; writeFileSync(fd, chunk); whole.update(chunk); }
+    closeSync(fd);
+    const port = freePort();
+    const p = spawnCli(['run', '--listen', `127.0.0.1:${port}`, '--dir', `${dir}::/`,
+      join(ROOT, 'test', 'fixtures', 'c', 'serve.wasm'), 'big.bin']);
+    let got: Buffer | null = null;
+    for (let attempt = 0; got === null && attempt < 50; attempt++) {
+      try { got = await fetch(port); } catch { await new Promise((r) => setTimeout(r, 100)); }
+    }
+    assert.is(await p.exited, 0);
+    assert.is(got!.length, 256 << 20);
+    assert.is(createHash('sha256').update(got!).digest('hex'), whole.digest('hex'));
+    assert.is(p.out, `sent ${256 << 20} bytes\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+cli.run();
+
+// ---------------------------------------------------------------------------------------
+const cork = suite('zerocopy.sock_cork');
+
+cork('corks and uncorks a TCP socket; anything else is the kernel\'s notsock', () => {
+  const listener = listenOn('127.0.0.1:0');
+  const c = new Caller();
+  try {
+    const fd = c.sandbox.grant(listener);
+    assert.is(c.zc.sock_cork(fd, 1), errno.success);
+    assert.is(c.zc.sock_cork(fd, 0), errno.success);
+    assert.is(c.zc.sock_cork(fd, 2), errno.inval);
+    assert.is(c.zc.pipe(0, Caller.RET), errno.success);
+    assert.is(c.zc.sock_cork(c.u32(Caller.RET), 1), errno.notsock);
+    assert.is(c.zc.sock_cork(4242, 1), errno.badf);
+  } finally {
+    c.close();
+    closeSync(listener);
+  }
+});
+cork.run();
