@@ -90,6 +90,14 @@ static inline zerocopy_errno_t zerocopy_sock_cork(int fd, int enable) {
   return (zerocopy_errno_t)__zerocopy_sock_cork(fd, enable);
 }
 
+int32_t __zerocopy_sock_peername(int32_t fd, char *buf, uint32_t buf_len, uint32_t *ret_len)
+    ZEROCOPY_IMPORT("sock_peername");
+
+/* The peer's address as text, not NUL-terminated: "a.b.c.d:port" or "[v6]:port". */
+static inline zerocopy_errno_t zerocopy_sock_peername(int fd, char *buf, uint32_t buf_len, uint32_t *len) {
+  return (zerocopy_errno_t)__zerocopy_sock_peername(fd, buf, buf_len, len);
+}
+
 #else /* native Linux: the same API over the real system calls */
 
 #ifndef _GNU_SOURCE

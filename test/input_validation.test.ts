@@ -33,7 +33,7 @@ const SIGNATURES: Record<string, Record<string, string>> = {
   },
   zerocopy: {
     sendfile: 'f f p I p', splice: 'f p f p I i p', tee: 'f f I i p', pipe: 'i p',
-    copy_file_range: 'f p f p I i p', sock_cork: 'f i',
+    copy_file_range: 'f p f p I i p', sock_cork: 'f i', sock_peername: 'f p i p',
   },
 };
 

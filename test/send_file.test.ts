@@ -98,7 +98,7 @@ server('serves 100 concurrent clients, every byte checked', async () => {
     assert.equal(await s.done, [0]);
     const lines = s.log.trim().split('\n');
     assert.is(lines.length, 100);
-    for (const l of lines) assert.match(l, /^client #\d+: 1048576 bytes in \d+(\.\d)? ms$/);
+    for (const l of lines) assert.match(l, /^client #\d+ 127\.0\.0\.1:\d+: 1048576 bytes in \d+(\.\d)? ms$/);
   } finally {
     s.close();
   }
@@ -161,7 +161,7 @@ cli('send-file serves the file and stops cleanly on SIGTERM, freeing the port', 
   const out = p.out;
   assert.match(out, new RegExp(`^serving .*hello\\.txt \\(\\d+ bytes\\) on 127\\.0\\.0\\.1:${port} with 2 workers\\n`));
   assert.match(out, /curl --http0\.9/);
-  assert.match(out, /client #1: \d+ bytes in /);
+  assert.match(out, /client #1 127\.0\.0\.1:\d+: \d+ bytes in /);
   closeSync(listenOn(`127.0.0.1:${port}`)); // the port is free again
 });
 
@@ -230,7 +230,7 @@ cli('a C program accepting on descriptor 3 serves a 256 MiB file intact', async 
 cli.run();
 
 // ---------------------------------------------------------------------------------------
-const cork = suite('zerocopy.sock_cork');
+const cork = suite('zerocopy.sock_cork and sock_peername');
 
 cork('corks and uncorks a TCP socket; anything else is the kernel\'s notsock', () => {
   const listener = listenOn('127.0.0.1:0');
@@ -244,6 +244,27 @@ cork('corks and uncorks a TCP socket; anything else is the kernel\'s notsock', (
     assert.is(c.zc.sock_cork(c.u32(Caller.RET), 1), errno.notsock);
     assert.is(c.zc.sock_cork(4242, 1), errno.badf);
   } finally {
+    c.close();
+    closeSync(listener);
+  }
+});
+cork('sock_peername gives the peer address as text; too small a buffer is nametoolong', async () => {
+  const listener = listenOn('[::1]:0');
+  const c = new Caller();
+  const client = connect(boundPort(listener), '::1');
+  await new Promise((r) => client.once('connect', r));
+  try {
+    const l = c.sandbox.grant(listener);
+    assert.is(c.wasi.sock_accept(l, 0, Caller.RET), errno.success);
+    const conn = c.u32(Caller.RET);
+    assert.is(c.zc.sock_peername(conn, 0x400, 64, Caller.RET), errno.success);
+    const text = Buffer.from(c.u8.subarray(0x400, 0x400 + c.u32(Caller.RET))).toString();
+    assert.is(text, `[::1]:${client.localPort}`);
+    assert.is(c.zc.sock_peername(conn, 0x400, 4, Caller.RET), errno.nametoolong);
+    assert.is(c.zc.pipe(0, Caller.RET), errno.success);
+    assert.is(c.zc.sock_peername(c.u32(Caller.RET), 0x400, 64, Caller.RET), errno.notsock);
+  } finally {
+    client.destroy();
     c.close();
     closeSync(listener);
   }

@@ -14,7 +14,7 @@ import {
   clock_time_get, filestat,
 } from "bindings/wasi_snapshot_preview1";
 import { sock_accept } from "../wasi/sock";
-import { sendfile, Offset, errno } from "../zerocopy";
+import { sendfile, peername, Offset, errno } from "../zerocopy";
 
 const NONBLOCK: u16 = 4;
 const SHUT_WR: u8 = 2;
@@ -27,10 +27,14 @@ const CLOCK_TAG: u64 = 0x2_0000_0000;
 
 class Conn {
   offset: Offset = new Offset(0);
+  peer: string;
   start: u64 = now();
   draining: bool = false;
   ready: bool = true;
-  constructor(public fd: u32, public id: u32) {}
+  constructor(public fd: u32, public id: u32) {
+    const p = peername(fd);
+    this.peer = p === null ? "?" : p;
+  }
 }
 
 const scratch = memory.data(4096);
@@ -43,7 +47,7 @@ function now(): u64 {
 
 function log(c: Conn, what: string): void {
   const ms = <f64>(now() - c.start) / 1e6;
-  process.stdout.write("client #" + c.id.toString() + ": " + what + " in " + (Math.round(ms * 10) / 10).toString() + " ms\n");
+  process.stdout.write("client #" + c.id.toString() + " " + c.peer + ": " + what + " in " + (Math.round(ms * 10) / 10).toString() + " ms\n");
 }
 
 const env = process.env;

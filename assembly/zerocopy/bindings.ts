@@ -30,3 +30,8 @@ export declare function copy_file_range(fd_in: u32, off_in: usize, fd_out: u32, 
 // @ts-ignore: decorator
 @external("zerocopy", "sock_cork")
 export declare function sock_cork(fd: u32, enable: u32): u16;
+
+/** getpeername(2) as text ("a.b.c.d:port" or "[v6]:port"). `ret_len`: Output, a u32. */
+// @ts-ignore: decorator
+@external("zerocopy", "sock_peername")
+export declare function sock_peername(fd: u32, buf: usize, buf_len: u32, ret_len: usize): u16;

@@ -110,3 +110,10 @@ export function spliceAll(fdIn: u32, offIn: Offset | null, fdOut: u32, offOut: O
 export function sock_cork(fd: u32, enable: bool): u16 {
   return raw.sock_cork(fd, enable ? 1 : 0);
 }
+
+/** The peer's address as text ("a.b.c.d:port" or "[v6]:port"), or null on error. */
+export function peername(fd: u32): string | null {
+  const buf = memory.data(64);
+  if (raw.sock_peername(fd, buf, 64, scratch) != errno.SUCCESS) return null;
+  return String.UTF8.decodeUnsafe(buf, load<u32>(scratch));
+}

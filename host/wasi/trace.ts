@@ -35,7 +35,7 @@ const PARAMS: Record<string, string> = {
   sendfile: 'out_fd in_fd *offset count *ret_sent',
   splice: 'fd_in *off_in fd_out *off_out len flags *ret_moved', tee: 'fd_in fd_out len flags *ret_copied',
   pipe: 'fdflags *ret_fds', copy_file_range: 'fd_in *off_in fd_out *off_out len flags *ret_copied',
-  sock_cork: 'fd enable',
+  sock_cork: 'fd enable', sock_peername: 'fd *buf buf_len *ret_len',
 };
 
 function show(name: string, value: unknown): string {

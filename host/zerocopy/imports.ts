@@ -5,6 +5,7 @@
 import type { Context } from '../sandbox/context.js';
 import { guard, type Imports } from '../wasi/guard.js';
 import * as zc from './transfer.js';
+import { errno, fail } from '../sandbox/errno.js';
 
 /** The version of the zerocopy ABI this host implements (docs/ABI.md). */
 export const ZEROCOPY_ABI_VERSION = 1;
@@ -44,5 +45,12 @@ export function zerocopy(ctx: Context): Imports {
       mem.setU64(ret, zc.copy_file_range(ctx, inFd, oi, outFd, oo, size(len), flags >>> 0));
     },
     sock_cork: (fd: number, enable: number) => zc.sock_cork(ctx, fd, enable),
+    sock_peername: (fd: number, buf: number, bufLen: number, ret: number) => {
+      mem.check(ret, 4);
+      const text = new TextEncoder().encode(zc.sock_peername(ctx, fd));
+      if (text.length > (bufLen >>> 0)) fail(errno.nametoolong);
+      mem.write(buf, text);
+      mem.setU32(ret, text.length);
+    },
   }, ctx.stop);
 }

@@ -222,3 +222,23 @@ export function sock_cork(ctx: Context, fd: number, enable: number): void {
   const v = new Int32Array([enable]);
   check(libc.setsockopt(e.hostFd, 6 /* IPPROTO_TCP */, 3 /* TCP_CORK */, new Uint8Array(v.buffer), 4));
 }
+
+/**
+ * getpeername(2), as text: "a.b.c.d:port" or "[v6]:port", for logs. WASI preview1 has no
+ * way to learn a peer's address, and a server's log line wants one.
+ */
+export function sock_peername(ctx: Context, fd: number): string {
+  const e = ctx.fds.getUnrevoked(fd, 0);
+  if (e.hostFd < 0) fail(errno.notsock);
+  const addr = Buffer.alloc(28);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(28);
+  check(libc.getpeername(e.hostFd, addr, len));
+  const family = addr.readUInt16LE(0), port = addr.readUInt16BE(2);
+  if (family === 2) return `${[...addr.subarray(4, 8)].join('.')}:${port}`;
+  if (family === 10) {
+    const groups = Array.from({ length: 8 }, (_, i) => addr.readUInt16BE(8 + i * 2).toString(16));
+    return `[${groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}]:${port}`;
+  }
+  fail(errno.afnosupport);
+}
