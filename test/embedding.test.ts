@@ -1,0 +1,64 @@
+// README's run() example, verbatim but for the port, so that the documentation cannot rot.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { boundPort, run } from '../host/index.js';
+import { listenOn } from '../host/listen.js';
+import { GUESTS, ROOT } from './helpers/guest.js';
+
+function fetch(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = connect(port, '127.0.0.1');
+    let s = '';
+    c.on('data', (d) => { s += d; });
+    c.on('close', () => resolve(s));
+    c.on('error', reject);
+  });
+}
+
+test("README's run() example serves two clients from two workers without blocking the event loop", async () => {
+  const probe = listenOn('127.0.0.1:0');
+  const port = boundPort(probe);
+  closeSync(probe);
+  const file = openSync(join(ROOT, 'examples', 'hello.txt'), 'r');
+  const log = openSync('/dev/null', 'w');
+  try {
+    const module = new WebAssembly.Module(readFileSync(join(GUESTS, 'send_file.wasm')));
+    const running = run(module, {
+      workers: 2,
+      args: ['send_file', '--max-clients', '1'],
+      listen: [`127.0.0.1:${port}`],
+      grant: [file],
+      stdout: log,
+    });
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 1);
+    const [a, b] = await Promise.all([fetch(port), fetch(port)]);
+    const hello = readFileSync(join(ROOT, 'examples', 'hello.txt'), 'utf8');
+    assert.is(a, hello);
+    assert.is(b, hello);
+    assert.equal(await running, [0, 0]);
+    clearInterval(timer);
+    assert.ok(ticks > 0, 'the event loop ran while the guests served');
+  } finally {
+    closeSync(file);
+    closeSync(log);
+  }
+});
+
+test('stop() ends guests that would otherwise run for ever, at their next call', async () => {
+  const file = openSync(join(ROOT, 'examples', 'hello.txt'), 'r');
+  try {
+    const running = run(new WebAssembly.Module(readFileSync(join(GUESTS, 'send_file.wasm'))), {
+      workers: 2, args: ['send_file'], listen: ['127.0.0.1:0'], grant: [file], stdout: null,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await running.stop(15), [143, 143]);
+  } finally {
+    closeSync(file);
+  }
+});
+
+test.run();
