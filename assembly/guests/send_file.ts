@@ -97,8 +97,9 @@ function drain(c: Conn): bool {
   return e == 0 && load<u32>(ret, 8) != 0;
 }
 
+/** Accepts what is pending, but never more clients than --max-clients allows. */
 function acceptAll(listener: u32): void {
-  for (;;) {
+  while (maxClients < 0 || <i64>(nextId - 1) < maxClients) {
     if (sock_accept(listener, NONBLOCK, ret) != 0) return; // again: no more for now
     conns.push(new Conn(load<u32>(ret), nextId++));
   }
