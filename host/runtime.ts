@@ -8,7 +8,7 @@ import { FdEntry, FdTable, dupCloexec, type VirtualFile } from './sandbox/fd_tab
 import { GuestMemory } from './sandbox/memory.js';
 import { FILETYPE, R } from './sandbox/rights.js';
 import { preview1 } from './wasi/preview1.js';
-import { traced } from './wasi/trace.js';
+import { traced, traceSink, type TraceOption } from './wasi/trace.js';
 import { listenOn } from './listen.js';
 import { zerocopy } from './zerocopy/imports.js';
 
@@ -37,8 +37,11 @@ export interface SandboxOptions {
   stderr?: Stdio;
   /** When true (the default), start() returns the exit code of proc_exit; else the process exits. */
   returnOnExit?: boolean;
-  /** Writes each call the guest makes, strace-style, to this function (the CLI's --trace). */
-  trace?: (line: string) => void;
+  /**
+   * Writes each call the guest makes, strace-style, one line each (the CLI's --trace): to a
+   * function, to a stream-like sink such as process.stderr, or, for true, to descriptor 2.
+   */
+  trace?: TraceOption;
   /** Host descriptors to hand the guest (duplicated) right after the listeners, before preopens. */
   grant?: readonly number[];
   /**
@@ -59,7 +62,7 @@ export class Sandbox {
 
   constructor(options: SandboxOptions = {}) {
     this.returnOnExit = options.returnOnExit ?? true;
-    this.trace = options.trace;
+    this.trace = traceSink(options.trace);
     const listen = options.listen ?? [];
     const env = Object.entries({ ...options.env, ...(listen.length ? { LISTEN_FDS: String(listen.length) } : {}) })
       .map(([k, v]) => `${k}=${v}`);

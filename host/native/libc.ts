@@ -131,3 +131,12 @@ export function addressOf(buf: ArrayBufferView | ArrayBuffer): bigint {
   return BigInt(memsetAddr(view, 0, 0));
 }
 export const ioctlInt = sys<[fd: number, request: number, arg: Ptr]>('int ioctl(int, unsigned long, void *)');
+/**
+ * ppoll(2): poll with a struct timespec timeout (nanoseconds, where poll(2) has milliseconds),
+ * or null to wait without limit; no signal mask.
+ */
+export const ppoll = sys<[fds: Ptr, nfds: number, timeout: Ptr, sigmask: Ptr]>(
+  'int ppoll(void *, unsigned long, const void *, const void *)');
+/** socketpair(2) (the tests make connected socket pairs with it). */
+export const socketpair = sys<[domain: number, type: number, protocol: number, fds: Ptr]>(
+  'int socketpair(int, int, int, void *)');

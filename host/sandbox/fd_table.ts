@@ -49,7 +49,16 @@ export function filetypeOf(hostFd: number): number {
   const stx = new Uint8Array(256);
   if (libc.statx(hostFd, '', AT.EMPTY_PATH, STATX_BASIC_STATS, stx) < 0) return FILETYPE.UNKNOWN;
   const mode = stx[28] | (stx[29] << 8);
-  return filetypeFromMode(mode);
+  return (mode & S.IFMT) === S.IFSOCK ? socketFiletype(hostFd) : filetypeFromMode(mode);
+}
+
+/** A socket's WASI type from getsockopt(SO_TYPE): SOCK_DGRAM is socket_dgram; the rest stream. */
+function socketFiletype(hostFd: number): number {
+  const SOL_SOCKET = 1, SO_TYPE = 3, SOCK_DGRAM = 2; // asm-generic/socket.h, the same on x86-64 and arm64
+  const val = Buffer.alloc(4), len = Buffer.alloc(4);
+  len.writeUInt32LE(4);
+  const r = libc.getsockopt(hostFd, SOL_SOCKET, SO_TYPE, val, len);
+  return r === 0 && val.readInt32LE(0) === SOCK_DGRAM ? FILETYPE.SOCKET_DGRAM : FILETYPE.SOCKET_STREAM;
 }
 
 export function filetypeFromMode(mode: number): number {

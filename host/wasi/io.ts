@@ -50,7 +50,7 @@ export function waitReady(hostFd: number, write: boolean): void {
 }
 
 /** Runs a raw syscall, retrying after a wait where the entry must appear blocking. */
-function retrying(e: FdEntry, write: boolean, op: () => number): number {
+export function retrying(e: FdEntry, write: boolean, op: () => number): number {
   for (;;) {
     const r = op();
     if (r === -EAGAIN && e.emulateBlocking) { waitReady(e.hostFd, write); continue; }

@@ -1,28 +1,54 @@
-// poll_oneoff: clock and fd_read / fd_write subscriptions, answered by one poll(2) call over
+// poll_oneoff: clock and fd_read / fd_write subscriptions, answered by one ppoll(2) call over
 // every kernel descriptor subscribed, with the earliest clock as its timeout.
 //
-// Regular files and virtual files are always ready (poll(2): "Regular files shall always poll
-// TRUE for reading and writing"); for reads on a file, nbytes is what remains to end of file,
-// as the witx suggests. A subscription on a descriptor the guest does not hold is an event
-// with error `badf`, not a failure of the whole call (as wasmtime answers).
+// - Regular files, directories and virtual files are always ready (poll(2): "Regular files
+//   shall always poll TRUE for reading and writing"); for reads on a file, nbytes is what
+//   remains to end of file, as the witx suggests ("the number of bytes available").
+// - Pipes, sockets, terminals: nbytes is FIONREAD's count for reads; POLLHUP and POLLERR set
+//   the `fd_readwrite_hangup` flag.
+// - A subscription on a descriptor the guest does not hold is an event with error `badf`, not
+//   a failure of the whole call (the witx: event.error is "an error that occurred while
+//   processing the subscription request"; uvwasi answers the same; wasmtime fails the whole
+//   call instead). Rights are checked leniently: only a right the guest itself dropped with
+//   fd_fdstat_set_rights (poll_fd_readwrite, or fd_read / fd_write for the direction asked)
+//   is `notcapable`, since path_open callers rarely ask for poll_fd_readwrite.
+// - Clocks: realtime and monotonic, relative or absolute (subclockflags ABSTIME). The CPU-time
+//   clocks cannot be waited on by a host that sleeps (they barely advance while it does; the
+//   thread's never): their subscriptions are an event with error `inval`, as is an unknown id.
+// - ppoll's timeout has nanoseconds, so a clock alone sleeps precisely; the loop re-reads the
+//   clocks after each wake, so a clock never fires early, even when realtime is stepped.
 import * as libc from '../native/libc.js';
-import { errno, fail, WasiError } from '../sandbox/errno.js';
-import type { Context } from '../sandbox/context.js';
+import { check, errno, fail, WasiError } from '../sandbox/errno.js';
+import { ProcExit, type Context } from '../sandbox/context.js';
 import type { FdEntry } from '../sandbox/fd_table.js';
-import { FILETYPE } from '../sandbox/rights.js';
+import { FILETYPE, R } from '../sandbox/rights.js';
 import { CLOCK, EVENT, EVENT_FD_READWRITE_HANGUP, EVENTTYPE, SUBSCRIPTION, SUBSCRIPTION_CLOCK_ABSTIME } from './abi.js';
 import { statFd } from './stat.js';
 
+/** struct pollfd { int fd; short events; short revents; } and its bits (asm-generic/poll.h). */
+const POLLFD_SIZE = 8;
 const POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
 const FIONREAD = 0x541b; // asm-generic ioctls, the same on x86-64 and arm64
-const timespec = Buffer.alloc(16);
+const EINTR = 4;
+/**
+ * A guest blocked here must still see Sandbox.stop (which guard.ts checks only between
+ * calls): long waits are cut into slices of this length, with the stop flag read after each.
+ */
+const STOP_SLICE_NS = 100_000_000n;
+
+const clockNow = Buffer.alloc(16);
+const timeout = Buffer.alloc(16);
 const count = Buffer.alloc(4);
+/** The pollfd array, reused across calls and grown on demand (one slot per fd subscription). */
+let pollfds = Buffer.alloc(64 * POLLFD_SIZE);
 
 interface Event { userdata: bigint; error: number; type: number; nbytes: bigint; flags: number }
+interface Clock { userdata: bigint; deadline: bigint; clock: number }
+interface Polled { userdata: bigint; type: number; entry: FdEntry }
 
 function now(clock: number): bigint {
-  if (libc.clock_gettime(clock, timespec) < 0) fail(errno.inval);
-  return timespec.readBigInt64LE(0) * 1_000_000_000n + timespec.readBigInt64LE(8);
+  if (libc.clock_gettime(clock, clockNow) < 0) fail(errno.inval);
+  return clockNow.readBigInt64LE(0) * 1_000_000_000n + clockNow.readBigInt64LE(8);
 }
 
 /** Bytes left to read from a regular file's position to its end. */
@@ -30,6 +56,11 @@ function fileRemaining(e: FdEntry): bigint {
   const pos = libc.lseek(e.hostFd, 0n, 1);
   const size = statFd(e.hostFd).size;
   return pos >= 0 && size > BigInt(pos) ? size - BigInt(pos) : 0n;
+}
+
+function pollfdArray(n: number): Buffer {
+  if (pollfds.length < n * POLLFD_SIZE) pollfds = Buffer.alloc(Math.max(n, pollfds.length / POLLFD_SIZE * 2) * POLLFD_SIZE);
+  return pollfds;
 }
 
 /** Writes the events for the subscriptions at `inPtr` into `outPtr`; returns how many. */
@@ -40,80 +71,85 @@ export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: numb
   mem.check(outPtr, n * EVENT.SIZE);
 
   const events: Event[] = [];
-  const clocks: { userdata: bigint; deadline: bigint; clock: number }[] = [];
-  const polled: { userdata: bigint; type: number; entry: FdEntry }[] = [];
+  const clocks: Clock[] = [];
+  const polled: Polled[] = [];
   for (let i = 0; i < n; i++) {
     const s = inPtr + i * SUBSCRIPTION.SIZE;
     const userdata = mem.u64(s + SUBSCRIPTION.USERDATA);
     const type = mem.u8At(s + SUBSCRIPTION.TAG);
+    const immediate = (error: number, nbytes = 0n) => events.push({ userdata, error, type, nbytes, flags: 0 });
     if (type === EVENTTYPE.CLOCK) {
       const clock = mem.u32(s + SUBSCRIPTION.CLOCK_ID);
-      const timeout = mem.u64(s + SUBSCRIPTION.CLOCK_TIMEOUT);
+      const ns = mem.u64(s + SUBSCRIPTION.CLOCK_TIMEOUT);
       const flags = mem.u16(s + SUBSCRIPTION.CLOCK_FLAGS);
-      if (clock > CLOCK.THREAD_CPUTIME_ID) {
-        events.push({ userdata, error: errno.inval, type, nbytes: 0n, flags: 0 });
-        continue;
-      }
-      const deadline = flags & SUBSCRIPTION_CLOCK_ABSTIME ? timeout : now(clock) + timeout;
-      clocks.push({ userdata, deadline, clock });
+      if (clock !== CLOCK.REALTIME && clock !== CLOCK.MONOTONIC) { immediate(errno.inval); continue; }
+      clocks.push({ userdata, clock, deadline: flags & SUBSCRIPTION_CLOCK_ABSTIME ? ns : now(clock) + ns });
     } else if (type === EVENTTYPE.FD_READ || type === EVENTTYPE.FD_WRITE) {
       let entry: FdEntry;
       try {
-        entry = ctx.fds.get(mem.u32(s + SUBSCRIPTION.FD));
+        const direction = type === EVENTTYPE.FD_READ ? R.FD_READ : R.FD_WRITE;
+        entry = ctx.fds.getUnrevoked(mem.u32(s + SUBSCRIPTION.FD), R.POLL_FD_READWRITE | direction);
       } catch (e) {
         if (!(e instanceof WasiError)) throw e;
-        events.push({ userdata, error: e.errno, type, nbytes: 0n, flags: 0 });
+        immediate(e.errno);
         continue;
       }
-      if (entry.hostFd < 0 || entry.pending !== null) {
-        events.push({ userdata, error: 0, type, nbytes: BigInt(entry.pending?.length ?? 0), flags: 0 });
-      } else if (entry.filetype === FILETYPE.REGULAR_FILE || entry.filetype === FILETYPE.DIRECTORY) {
-        events.push({ userdata, error: 0, type, nbytes: type === EVENTTYPE.FD_READ ? fileRemaining(entry) : 0n, flags: 0 });
-      } else {
-        polled.push({ userdata, type, entry });
-      }
+      if (entry.pending !== null) immediate(0, BigInt(entry.pending.length));
+      else if (entry.hostFd < 0 || entry.filetype === FILETYPE.DIRECTORY) immediate(0);
+      else if (entry.filetype === FILETYPE.REGULAR_FILE) immediate(0, type === EVENTTYPE.FD_READ ? fileRemaining(entry) : 0n);
+      else polled.push({ userdata, type, entry });
     } else {
-      events.push({ userdata, error: errno.inval, type, nbytes: 0n, flags: 0 });
+      immediate(errno.inval);
     }
   }
 
-  const fds = Buffer.alloc(polled.length * 8);
-  polled.forEach((p, i) => {
-    fds.writeInt32LE(p.entry.hostFd, i * 8);
-    fds.writeInt16LE(p.type === EVENTTYPE.FD_READ ? POLLIN : POLLOUT, i * 8 + 4);
-  });
-  for (;;) {
-    // Block only while nothing is ready; the earliest clock bounds the wait, rounded up to
-    // poll's milliseconds so that a clock never fires early.
-    let timeout = events.length > 0 ? 0 : -1;
+  const fds = pollfdArray(polled.length);
+  for (let i = 0; i < polled.length; i++) {
+    fds.writeInt32LE(polled[i].entry.hostFd, i * POLLFD_SIZE);
+    fds.writeInt16LE(polled[i].type === EVENTTYPE.FD_READ ? POLLIN : POLLOUT, i * POLLFD_SIZE + 4);
+    fds.writeInt16LE(0, i * POLLFD_SIZE + 6);
+  }
+  const stop = ctx.stop;
+  // One pass at least, so that descriptors ready now are reported with the immediate events;
+  // more only while nothing is ready.
+  for (let pass = 0; (pass === 0 || events.length === 0) && (clocks.length > 0 || polled.length > 0); pass++) {
+    // Wait no longer than the earliest clock; without clocks, until a descriptor is ready.
+    let wait: bigint | null = events.length > 0 ? 0n : null;
     for (const c of clocks) {
       const left = c.deadline - now(c.clock);
-      const ms = left <= 0n ? 0 : Number((left + 999_999n) / 1_000_000n);
-      timeout = timeout < 0 ? ms : Math.min(timeout, ms);
+      const l = left > 0n ? left : 0n;
+      if (wait === null || l < wait) wait = l;
     }
-    const r = libc.poll(fds, polled.length, Math.min(timeout, 0x7fffffff));
-    if (r < 0 && r !== -4 /* EINTR */) fail(errno.io);
-    polled.forEach((p, i) => {
-      const revents = fds.readInt16LE(i * 8 + 6);
-      if (revents === 0) return;
+    if (stop !== null && (wait === null || wait > STOP_SLICE_NS)) wait = STOP_SLICE_NS;
+    if (wait !== null) {
+      timeout.writeBigInt64LE(wait / 1_000_000_000n, 0);
+      timeout.writeBigInt64LE(wait % 1_000_000_000n, 8);
+    }
+    const r = libc.ppoll(polled.length > 0 ? fds : null, polled.length, wait === null ? null : timeout, null);
+    if (r !== -EINTR) check(r);
+    if (stop !== null && stop[0] !== 0) throw new ProcExit(128 + stop[0]);
+    for (let i = 0; r > 0 && i < polled.length; i++) {
+      const revents = fds.readInt16LE(i * POLLFD_SIZE + 6);
+      if (revents === 0) continue;
+      const p = polled[i];
       if (revents & POLLNVAL) {
         events.push({ userdata: p.userdata, error: errno.badf, type: p.type, nbytes: 0n, flags: 0 });
-        return;
+        continue;
       }
       let nbytes = 0n;
       if (p.type === EVENTTYPE.FD_READ && libc.ioctlInt(p.entry.hostFd, FIONREAD, count) === 0) {
         nbytes = BigInt(count.readInt32LE(0));
       }
-      const hangup = revents & (POLLHUP | POLLERR) ? EVENT_FD_READWRITE_HANGUP : 0;
-      events.push({ userdata: p.userdata, error: 0, type: p.type, nbytes, flags: hangup });
-    });
+      const flags = revents & (POLLHUP | POLLERR) ? EVENT_FD_READWRITE_HANGUP : 0;
+      events.push({ userdata: p.userdata, error: 0, type: p.type, nbytes, flags });
+    }
     for (const c of clocks) {
       if (now(c.clock) >= c.deadline) events.push({ userdata: c.userdata, error: 0, type: EVENTTYPE.CLOCK, nbytes: 0n, flags: 0 });
     }
-    if (events.length > 0 || (clocks.length === 0 && polled.length === 0)) break;
   }
 
-  events.forEach((ev, i) => {
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i];
     const o = outPtr + i * EVENT.SIZE;
     mem.bytes(o, EVENT.SIZE).fill(0);
     mem.setU64(o + EVENT.USERDATA, ev.userdata);
@@ -121,20 +157,29 @@ export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: numb
     mem.setU8(o + EVENT.TYPE, ev.type);
     mem.setU64(o + EVENT.NBYTES, ev.nbytes);
     mem.setU16(o + EVENT.FLAGS, ev.flags);
-  });
+  }
   return events.length;
 }
 
 /**
- * proc_raise (deprecated in preview1): a signal whose default action ends the process ends the
- * guest, with the shell's status 128 + the Linux signal number; signals ignored by default
- * (and the stop signals) do nothing. WASI's signal numbers are its own enum.
+ * proc_raise (deprecated in preview1). WASI's signal numbers are its own enum (witx `signal`:
+ * none, hup, int, quit, ill, trap, abrt, bus, fpe, kill, usr1, segv, usr2, pipe, alrm, term,
+ * chld, cont, stop, tstp, ttin, ttou, urg, xcpu, xfsz, vtalrm, prof, winch, poll, pwr, sys);
+ * this table maps them onto Linux's numbers.
+ *
+ * What a raise means here: a signal whose default action ends a process ends the guest, with
+ * the shell's status 128 + the Linux number: raise(abrt) exits 134, the status the CLI gives
+ * a trap, and the status wasi-libc's own emulated raise(SIGABRT) leads to (it traps, never
+ * calling proc_raise). The signals ignored by default, and the stop signals (a guest cannot
+ * be stopped apart from its host), return success and do nothing. Signal 0 and numbers past
+ * the enum are `inval`. (wasmtime traps, or answers `notsup` in its newest preview1.)
  */
 export const WASI_SIGNAL_TO_LINUX = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 20, 21, 22, 23,
   24, 25, 26, 27, 28, 29, 30, 31] as const;
-// Ignored by default: SIGCHLD, SIGCONT, SIGURG, SIGWINCH; and the stop signals, since a guest
-// cannot be stopped apart from its host: SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
+// Ignored by default: SIGCHLD, SIGCONT, SIGURG, SIGWINCH; stop signals: SIGSTOP, SIGTSTP,
+// SIGTTIN, SIGTTOU (signal(7), "Standard signals").
 const IGNORED = new Set([17, 18, 23, 28, 19, 20, 21, 22]);
+/** The exit status a raise ends the guest with, or null when the signal does nothing. */
 export function proc_raise_status(sig: number): number | null {
   if (sig === 0 || sig >= WASI_SIGNAL_TO_LINUX.length) fail(errno.inval);
   const linux = WASI_SIGNAL_TO_LINUX[sig];

@@ -7,12 +7,11 @@ import { check, errno, fail } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
 import { FILETYPE, R } from '../sandbox/rights.js';
 import { FDFLAGS, RIFLAGS, ROFLAGS_RECV_DATA_TRUNCATED, SDFLAGS } from './abi.js';
-import { toHostIovecs } from './io.js';
+import { retrying, toHostIovecs } from './io.js';
 
 /** Linux's MSG_* flags (bits/socket.h) and shutdown(2)'s SHUT_*. */
 const MSG = { PEEK: 0x2, TRUNC: 0x20, WAITALL: 0x100, NOSIGNAL: 0x4000 } as const;
 const SHUT = { RD: 0, WR: 1, RDWR: 2 } as const;
-const EAGAIN = 11;
 
 /** struct msghdr on LP64 Linux: name @0, namelen @8, iov @16, iovlen @24, control @32, controllen @40, flags @48. */
 const msg = Buffer.alloc(56);
@@ -28,24 +27,13 @@ export function sock_accept(ctx: Context, fd: number, flags: number): number {
   const e = ctx.fds.getUnrevoked(fd, R.SOCK_ACCEPT);
   if (flags & ~FDFLAGS.NONBLOCK) fail(errno.inval);
   if (e.hostFd < 0) fail(errno.notsock);
-  const hostFd = accept(e.hostFd, e.emulateBlocking, O.CLOEXEC | (flags & FDFLAGS.NONBLOCK ? O.NONBLOCK : 0));
+  // SOCK_NONBLOCK and SOCK_CLOEXEC are O_NONBLOCK and O_CLOEXEC (accept(2)). accept only
+  // yields connection-mode sockets: SOCK_STREAM or SOCK_SEQPACKET, both socket_stream.
+  const sockFlags = O.CLOEXEC | (flags & FDFLAGS.NONBLOCK ? O.NONBLOCK : 0);
+  const hostFd = retrying(e, false, () => libc.accept4(e.hostFd, null, null, sockFlags));
   return ctx.fds.insert(ctx.fds.adopt(hostFd, null, FILETYPE.SOCKET_STREAM));
 }
 
-function accept(hostFd: number, emulateBlocking: boolean, flags: number): number {
-  for (;;) {
-    const r = libc.accept4(hostFd, null, null, flags);
-    if (r === -EAGAIN && emulateBlocking) { waitReadable(hostFd); continue; }
-    return check(r);
-  }
-}
-
-const pollfd = Buffer.alloc(8);
-function waitReadable(hostFd: number): void {
-  pollfd.writeInt32LE(hostFd, 0);
-  pollfd.writeInt32LE(1, 4); // POLLIN, revents 0
-  libc.poll(pollfd, 1, -1);
-}
 
 /** recvmsg(2): returns [bytes, roflags]. RECV_DATA_TRUNCATED reports MSG_TRUNC (datagrams). */
 export function sock_recv(ctx: Context, fd: number, views: Uint8Array[], riflags: number): [number, number] {
@@ -54,7 +42,7 @@ export function sock_recv(ctx: Context, fd: number, views: Uint8Array[], riflags
   if (e.hostFd < 0) fail(errno.notsock);
   const flags = (riflags & RIFLAGS.RECV_PEEK ? MSG.PEEK : 0) | (riflags & RIFLAGS.RECV_WAITALL ? MSG.WAITALL : 0);
   const m = msghdr(toHostIovecs(ctx.mem, views), views.length);
-  const n = check(libc.recvmsg(e.hostFd, m, flags));
+  const n = retrying(e, false, () => libc.recvmsg(e.hostFd, m, flags));
   return [n, m.readInt32LE(48) & MSG.TRUNC ? ROFLAGS_RECV_DATA_TRUNCATED : 0];
 }
 
@@ -63,7 +51,8 @@ export function sock_send(ctx: Context, fd: number, views: Uint8Array[], siflags
   const e = ctx.fds.getUnrevoked(fd, R.FD_WRITE);
   if (siflags !== 0) fail(errno.inval);
   if (e.hostFd < 0) fail(errno.notsock);
-  return check(libc.sendmsg(e.hostFd, msghdr(toHostIovecs(ctx.mem, views), views.length), MSG.NOSIGNAL));
+  const m = msghdr(toHostIovecs(ctx.mem, views), views.length);
+  return retrying(e, true, () => libc.sendmsg(e.hostFd, m, MSG.NOSIGNAL));
 }
 
 /** shutdown(2): WASI's sdflags RD=1, WR=2 and both; anything else is `inval`. */

@@ -2,13 +2,19 @@
 // on stderr, the way strace(1) prints system calls:
 //   zerocopy.sendfile(out_fd=1, in_fd=4, offset=NULL, count=1048576, ret_sent=0x10010) = success
 // A wrapper over the import objects (as browser_wasi_shim's strace.ts), so tracing costs
-// nothing when it is off.
-import { errnoName } from '../sandbox/errno.js';
+// nothing when it is off. Values print as the ABI's unsigned types (u32, u64), but for
+// fd_seek's offset, a signed filedelta; a path argument prints as its string, read before the
+// call; fd_prestat_dir_name's path is an output, printed after the call when it succeeded.
+import { writeSync } from 'node:fs';
+import { errno, errnoName } from '../sandbox/errno.js';
 import type { Imports } from './guard.js';
 import { ProcExit } from '../sandbox/context.js';
 
-/** Parameter names from the witx and docs/ABI.md; `*` marks a pointer (printed in hex, 0 as NULL). */
-const PARAMS: Record<string, string> = {
+/**
+ * Parameter names, in order, from the witx and docs/ABI.md: `*` marks a pointer (printed in
+ * hex, 0 as NULL), `-` a signed 64-bit value.
+ */
+export const TRACE_PARAMS: Readonly<Record<string, string>> = {
   args_get: '*argv *argv_buf', args_sizes_get: '*argc *argv_buf_size',
   environ_get: '*environ *environ_buf', environ_sizes_get: '*environc *environ_buf_size',
   clock_res_get: 'id *resolution', clock_time_get: 'id precision *time',
@@ -19,7 +25,7 @@ const PARAMS: Record<string, string> = {
   fd_pread: 'fd *iovs iovs_len offset *nread', fd_prestat_get: 'fd *buf',
   fd_prestat_dir_name: 'fd *path path_len', fd_pwrite: 'fd *iovs iovs_len offset *nwritten',
   fd_read: 'fd *iovs iovs_len *nread', fd_readdir: 'fd *buf buf_len cookie *bufused',
-  fd_renumber: 'fd to', fd_seek: 'fd offset whence *newoffset', fd_sync: 'fd', fd_tell: 'fd *offset',
+  fd_renumber: 'fd to', fd_seek: 'fd -offset whence *newoffset', fd_sync: 'fd', fd_tell: 'fd *offset',
   fd_write: 'fd *iovs iovs_len *nwritten', path_create_directory: 'fd *path path_len',
   path_filestat_get: 'fd flags *path path_len *buf',
   path_filestat_set_times: 'fd flags *path path_len atim mtim fst_flags',
@@ -38,42 +44,59 @@ const PARAMS: Record<string, string> = {
   sock_cork: 'fd enable', sock_peername: 'fd *buf buf_len *ret_len',
 };
 
+/** Paths that are outputs: decoded after the call, from the buffer the call filled. */
+const OUTPUT_PATHS = new Set(['fd_prestat_dir_name']);
+
 function show(name: string, value: unknown): string {
-  if (name.startsWith('*')) {
-    const p = Number(value) >>> 0;
-    return `${name.slice(1)}=${p === 0 ? 'NULL' : '0x' + p.toString(16)}`;
-  }
-  return `${name}=${typeof value === 'number' && /fd$|^fd_|^to$/.test(name) ? value >>> 0 : String(value)}`;
+  if (name.startsWith('*')) return `${name.slice(1)}=${(Number(value) >>> 0) === 0 ? 'NULL' : '0x' + (Number(value) >>> 0).toString(16)}`;
+  if (name.startsWith('-')) return `${name.slice(1)}=${BigInt.asIntN(64, BigInt(value as bigint))}`;
+  if (typeof value === 'bigint') return `${name}=${BigInt.asUintN(64, value)}`;
+  if (typeof value === 'number') return `${name}=${value >>> 0}`;
+  return `${name}=${String(value)}`;
 }
 
 /** Reads a guest string for the trace; null when the pointer is bad (the call will say fault). */
 export type StringReader = (ptr: number, len: number) => string | null;
 
+/** Where trace lines go: a function, a stream-like sink (process.stderr), or true for stderr. */
+export type TraceOption = boolean | ((line: string) => void) | { write(line: string): unknown };
+
+/** The line writer for a Sandbox's `trace` option; undefined when tracing is off. */
+export function traceSink(option: TraceOption | undefined): ((line: string) => void) | undefined {
+  if (option === undefined || option === false) return undefined;
+  // Synchronous, so that lines keep their order with what the guest itself writes to fd 2.
+  if (option === true) return (line) => { writeSync(2, line); };
+  if (typeof option === 'function') return option;
+  return (line) => { option.write(line); };
+}
+
 /**
- * Wraps every function of an import module so that each call is written to `sink`. Paths are
- * printed as strings, read before the call (as strace decodes them).
+ * Wraps every function of an import module so that each call is written to `sink`, one line
+ * per call: `name(arg=value, ...) = errno`, or `= exit N` for a call that ends the guest.
  */
 export function traced(module: string, imports: Imports, sink: (line: string) => void, read: StringReader): Imports {
   const prefix = module === 'wasi_snapshot_preview1' ? '' : `${module}.`;
   const out: Imports = {};
   for (const [name, fn] of Object.entries(imports)) {
-    const params = (PARAMS[name] ?? '').split(' ').filter(Boolean);
+    const params = (TRACE_PARAMS[name] ?? '').split(' ').filter(Boolean);
+    const outputPath = OUTPUT_PATHS.has(name);
     out[name] = (...args: unknown[]): number => {
-      const shown = args.map((a, i) => {
+      const shown = (after: boolean) => args.map((a, i) => {
         const p = params[i] ?? `arg${i}`;
-        if (p.endsWith('path') && params[i + 1] === `${p.slice(1)}_len`) {
-          const text = read(Number(a), Number(args[i + 1]));
+        if (p.endsWith('path') && params[i + 1] === `${p.slice(1)}_len` && (after || !outputPath)) {
+          const text = read(Number(a), Number(args[i + 1]) >>> 0);
           if (text !== null) return `${p.slice(1)}=${JSON.stringify(text)}`;
         }
         return show(p, a);
-      });
-      const call = `${prefix}${name}(${shown.join(', ')})`;
+      }).join(', ');
+      const before = shown(false);
       try {
         const r = fn(...args);
-        sink(`${call} = ${errnoName[r] ?? r}\n`);
+        const call = outputPath && r === errno.success ? shown(true) : before;
+        sink(`${prefix}${name}(${call}) = ${errnoName[r] ?? r}\n`);
         return r;
       } catch (e) {
-        if (e instanceof ProcExit) sink(`${call} = exit ${e.code}\n`);
+        if (e instanceof ProcExit) sink(`${prefix}${name}(${before}) = exit ${e.code}\n`);
         throw e;
       }
     };
