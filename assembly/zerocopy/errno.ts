@@ -1,4 +1,6 @@
-// WASI preview1 errno values (typenames.witx `errno`), as the zerocopy calls return them.
+// WASI preview1 errno values (typenames.witx `errno`), as the zerocopy calls return them: the
+// numbers of host/sandbox/errno.ts, where Linux's errno is translated by name (EAGAIN -> AGAIN).
+// The SDK's transfers return them negated (-errno.AGAIN), as a raw Linux system call does.
 export namespace errno {
   // @ts-ignore: decorator
   @inline export const SUCCESS: u16 = 0;
@@ -154,4 +156,91 @@ export namespace errno {
   @inline export const XDEV: u16 = 75;
   // @ts-ignore: decorator
   @inline export const NOTCAPABLE: u16 = 76;
+
+  /**
+   * The WASI name of an errno ("again", "badf", ...), as the host's table spells it, for
+   * messages; "unknown" for a number outside the table. No allocation: the names are static.
+   */
+  export function name(e: u16): string {
+    switch (e) {
+      case SUCCESS: return "success";
+      case _2BIG: return "2big";
+      case ACCES: return "acces";
+      case ADDRINUSE: return "addrinuse";
+      case ADDRNOTAVAIL: return "addrnotavail";
+      case AFNOSUPPORT: return "afnosupport";
+      case AGAIN: return "again";
+      case ALREADY: return "already";
+      case BADF: return "badf";
+      case BADMSG: return "badmsg";
+      case BUSY: return "busy";
+      case CANCELED: return "canceled";
+      case CHILD: return "child";
+      case CONNABORTED: return "connaborted";
+      case CONNREFUSED: return "connrefused";
+      case CONNRESET: return "connreset";
+      case DEADLK: return "deadlk";
+      case DESTADDRREQ: return "destaddrreq";
+      case DOM: return "dom";
+      case DQUOT: return "dquot";
+      case EXIST: return "exist";
+      case FAULT: return "fault";
+      case FBIG: return "fbig";
+      case HOSTUNREACH: return "hostunreach";
+      case IDRM: return "idrm";
+      case ILSEQ: return "ilseq";
+      case INPROGRESS: return "inprogress";
+      case INTR: return "intr";
+      case INVAL: return "inval";
+      case IO: return "io";
+      case ISCONN: return "isconn";
+      case ISDIR: return "isdir";
+      case LOOP: return "loop";
+      case MFILE: return "mfile";
+      case MLINK: return "mlink";
+      case MSGSIZE: return "msgsize";
+      case MULTIHOP: return "multihop";
+      case NAMETOOLONG: return "nametoolong";
+      case NETDOWN: return "netdown";
+      case NETRESET: return "netreset";
+      case NETUNREACH: return "netunreach";
+      case NFILE: return "nfile";
+      case NOBUFS: return "nobufs";
+      case NODEV: return "nodev";
+      case NOENT: return "noent";
+      case NOEXEC: return "noexec";
+      case NOLCK: return "nolck";
+      case NOLINK: return "nolink";
+      case NOMEM: return "nomem";
+      case NOMSG: return "nomsg";
+      case NOPROTOOPT: return "noprotoopt";
+      case NOSPC: return "nospc";
+      case NOSYS: return "nosys";
+      case NOTCONN: return "notconn";
+      case NOTDIR: return "notdir";
+      case NOTEMPTY: return "notempty";
+      case NOTRECOVERABLE: return "notrecoverable";
+      case NOTSOCK: return "notsock";
+      case NOTSUP: return "notsup";
+      case NOTTY: return "notty";
+      case NXIO: return "nxio";
+      case OVERFLOW: return "overflow";
+      case OWNERDEAD: return "ownerdead";
+      case PERM: return "perm";
+      case PIPE: return "pipe";
+      case PROTO: return "proto";
+      case PROTONOSUPPORT: return "protonosupport";
+      case PROTOTYPE: return "prototype";
+      case RANGE: return "range";
+      case ROFS: return "rofs";
+      case SPIPE: return "spipe";
+      case SRCH: return "srch";
+      case STALE: return "stale";
+      case TIMEDOUT: return "timedout";
+      case TXTBSY: return "txtbsy";
+      case XDEV: return "xdev";
+      case NOTCAPABLE: return "notcapable";
+    }
+    return "unknown";
+  }
 }

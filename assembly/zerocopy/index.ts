@@ -1,22 +1,31 @@
 // The guest SDK for the `zerocopy` module (docs/ABI.md): typed wrappers over the raw
 // bindings. On the hot path errors are returned values, never exceptions, and no call
-// allocates: a transfer returns the bytes moved (>= 0) or -errno, as a raw Linux syscall does.
+// allocates: a transfer returns the bytes moved (>= 0) or -errno, as the kernel's own system
+// call interface does before libc turns it into -1 and errno (syscall(2)).
+//
+//   const off = new Offset(0);              // allocate once, reuse for every call
+//   const n = sendfile(outFd, inFd, off, 4096);
+//   if (n == -errno.AGAIN) { /* poll, then call again */ }
+//   else if (n < 0) { /* errno.name(<u16>-n) */ }
 import * as raw from "./bindings";
 export { errno } from "./errno";
 import { errno } from "./errno";
 
-/** splice(2) / tee(2) flags. */
+/** splice(2) / tee(2) flags (include/uapi/linux/splice.h). Any other bit is EINVAL. */
 export const SPLICE_F_MOVE: u32 = 1;
+/** Do not block on the pipes (splice(2)): EAGAIN instead. The other descriptor may still block. */
 export const SPLICE_F_NONBLOCK: u32 = 2;
 export const SPLICE_F_MORE: u32 = 4;
 export const SPLICE_F_GIFT: u32 = 8;
 
-/** The fdflag `pipe` accepts: both ends non-blocking. */
+/** The one WASI fdflag `pipe` accepts (fdflags.nonblock): both ends O_NONBLOCK, pipe2(2). */
 export const PIPE_NONBLOCK: u32 = 4;
 
 /**
- * A file offset the kernel reads and advances (loff_t *). Pass one to read from `value`
- * without touching the descriptor's file position; pass null to use and advance the position.
+ * A file offset the kernel reads and advances (the `loff_t *` of sendfile(2), splice(2),
+ * copy_file_range(2)). The address of `value` itself is what the call receives, so the kernel
+ * updates it in place: pass one to read from `value` without touching the descriptor's file
+ * position; pass null to use and advance the position instead. A negative `value` is EINVAL.
  */
 @final export class Offset {
   constructor(public value: i64 = 0) {}
@@ -29,43 +38,69 @@ export const PIPE_NONBLOCK: u32 = 4;
 }
 
 /**
- * The most one read or write moves on Linux (MAX_RW_COUNT, INT_MAX rounded down to a page);
- * the loops ask for no more per call, since counts of 2^63 and above are EINVAL.
+ * The most one read or write moves on Linux (MAX_RW_COUNT, INT_MAX rounded down to a page,
+ * read(2) NOTES). The loops ask for no more per call, so that any u64 count works: a single
+ * call with a count of 2^63 or more is EINVAL (sendfile(2): "count is negative").
  */
 const MAX_RW_COUNT: u64 = 0x7ffff000;
 
 // Results come back through this scratch word; guests are single-threaded.
 const scratch = memory.data(8);
 
+// @ts-ignore: decorator
 @inline function offsetPtr(o: Offset | null): usize {
   return o === null ? 0 : changetype<usize>(o) + offsetof<Offset>("value");
 }
 
+// @ts-ignore: decorator
 @inline function result(e: u16): i64 {
   return e == errno.SUCCESS ? load<i64>(scratch) : -(<i64>e);
 }
 
-/** sendfile(2): bytes sent (0 at end of file) or -errno. */
+/**
+ * sendfile(2): copies up to `count` bytes from `inFd` (a file that supports mmap-like reads)
+ * to `outFd`. With an `offset`, reading starts at `offset.value`, which is advanced past the
+ * last byte read, and the file position of `inFd` is left alone; with null, the position is
+ * used and advanced. Returns the bytes sent, which may be fewer than asked (0 at end of file,
+ * and for `count` 0), or -errno: BADF for a descriptor not open for reading (in) or writing
+ * (out), INVAL for a negative offset, AGAIN for a full non-blocking destination.
+ */
 export function sendfile(outFd: u32, inFd: u32, offset: Offset | null, count: u64): i64 {
   return result(raw.sendfile(outFd, inFd, offsetPtr(offset), count, scratch));
 }
 
-/** splice(2): bytes moved (0 at end of input) or -errno. One side must be a pipe. */
+/**
+ * splice(2): moves up to `len` bytes between two descriptors, one of which must be a pipe
+ * (INVAL otherwise). An offset on the pipe side is SPIPE; on a file side it follows sendfile's
+ * rules. Returns the bytes moved, 0 at end of input (a pipe with no writers, end of file), or
+ * -errno (AGAIN with SPLICE_F_NONBLOCK on an empty or full pipe).
+ */
 export function splice(fdIn: u32, offIn: Offset | null, fdOut: u32, offOut: Offset | null, len: u64, flags: u32 = 0): i64 {
   return result(raw.splice(fdIn, offsetPtr(offIn), fdOut, offsetPtr(offOut), len, flags, scratch));
 }
 
-/** tee(2): bytes duplicated from pipe to pipe, the source left unconsumed, or -errno. */
+/**
+ * tee(2): duplicates up to `len` bytes from pipe `fdIn` into pipe `fdOut` without consuming
+ * them, so `fdIn` can still be read. Both must be pipes, and not the same pipe (INVAL).
+ * Returns the bytes duplicated, 0 when there is nothing to copy and no writer, or -errno.
+ */
 export function tee(fdIn: u32, fdOut: u32, len: u64, flags: u32 = 0): i64 {
   return result(raw.tee(fdIn, fdOut, len, flags, scratch));
 }
 
-/** copy_file_range(2): bytes copied (0 at end of file) or -errno. `flags` must be 0. */
+/**
+ * copy_file_range(2): copies up to `len` bytes between two regular files inside the kernel.
+ * Offsets as sendfile's, on both sides. `flags` must be 0 (INVAL). Returns the bytes copied,
+ * 0 at end of the source, or -errno (INVAL for a pipe, BADF for a wrong access mode).
+ */
 export function copy_file_range(fdIn: u32, offIn: Offset | null, fdOut: u32, offOut: Offset | null, len: u64, flags: u32 = 0): i64 {
   return result(raw.copy_file_range(fdIn, offsetPtr(offIn), fdOut, offsetPtr(offOut), len, flags, scratch));
 }
 
-/** pipe2(2): fills `fds` and returns errno.SUCCESS, or another errno. */
+/**
+ * pipe2(2): fills `fds` with the read end and the write end and returns errno.SUCCESS, or
+ * another errno (MFILE, NFILE) leaving `fds` untouched. `nonblock` makes both ends O_NONBLOCK.
+ */
 export function pipe(fds: Pipe, nonblock: bool = false): u16 {
   const e = raw.pipe(nonblock ? PIPE_NONBLOCK : 0, scratch);
   if (e == errno.SUCCESS) {
@@ -76,10 +111,14 @@ export function pipe(fds: Pipe, nonblock: bool = false): u16 {
 }
 
 /**
- * Sends `count` bytes (or up to end of file), looping over short counts as sendfile(2) advises.
- * Returns the total sent, or -errno if a call failed. After an error the progress so far is in
- * `offset` (when given) or the file position of `inFd`. EAGAIN is returned as -errno.AGAIN,
- * not waited for: a non-blocking caller polls and calls again.
+ * Sends `count` bytes, or up to end of file, looping over short counts as sendfile(2) advises
+ * ("the caller should be prepared to retry"). Returns the total sent (less than `count` only
+ * at end of file), or -errno as soon as a call fails.
+ *
+ * After an error, the progress made before it is not lost: it is in `offset.value` (when an
+ * offset is given) or in the file position of `inFd`, so the caller can resume from there.
+ * AGAIN is returned as -errno.AGAIN, never spun on: a non-blocking caller polls `outFd` for
+ * writing and calls again.
  */
 export function sendAll(outFd: u32, inFd: u32, offset: Offset | null, count: u64): i64 {
   let total: u64 = 0;
@@ -93,7 +132,11 @@ export function sendAll(outFd: u32, inFd: u32, offset: Offset | null, count: u64
   return <i64>total;
 }
 
-/** splice(2) in a loop until `len` bytes moved or end of input; errors as sendAll. */
+/**
+ * splice(2) in a loop until `len` bytes moved or end of input (a return of 0). Errors as
+ * sendAll: -errno at once, progress visible in the offsets or the file position; with
+ * SPLICE_F_NONBLOCK, -errno.AGAIN when a pipe is empty or full, not a busy loop.
+ */
 export function spliceAll(fdIn: u32, offIn: Offset | null, fdOut: u32, offOut: Offset | null, len: u64, flags: u32 = 0): i64 {
   let total: u64 = 0;
   while (total < len) {
@@ -106,12 +149,12 @@ export function spliceAll(fdIn: u32, offIn: Offset | null, fdOut: u32, offOut: O
   return <i64>total;
 }
 
-/** TCP_CORK on a TCP socket, as sendfile(2) advises for a header followed by a file. */
+/** TCP_CORK on a TCP socket (tcp(7)), as sendfile(2)'s NOTES advise for a header then a file. */
 export function sock_cork(fd: u32, enable: bool): u16 {
   return raw.sock_cork(fd, enable ? 1 : 0);
 }
 
-/** The peer's address as text ("a.b.c.d:port" or "[v6]:port"), or null on error. */
+/** The peer's address as text ("a.b.c.d:port" or "[v6]:port"), or null on error. Allocates. */
 export function peername(fd: u32): string | null {
   const buf = memory.data(64);
   if (raw.sock_peername(fd, buf, 64, scratch) != errno.SUCCESS) return null;
