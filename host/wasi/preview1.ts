@@ -22,7 +22,9 @@ import { guard, type Imports } from './guard.js';
 const timespec = Buffer.alloc(16);
 
 function clockNs(read: typeof libc.clock_gettime, id: number): bigint {
-  if (id > CLOCK.THREAD_CPUTIME_ID) fail(errno.inval);
+  // clockid is a u32 that arrives as a signed i32: unsigned here, or a negative id would reach
+  // Linux, which reads those as another process's CPU clock or an fd's (clock_getcpuclockid(3)).
+  if ((id >>> 0) > CLOCK.THREAD_CPUTIME_ID) fail(errno.inval);
   const r = read(id, timespec);
   if (r < 0) fail(errno.inval);
   return timespec.readBigInt64LE(0) * 1_000_000_000n + timespec.readBigInt64LE(8);
