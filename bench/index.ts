@@ -1,10 +1,14 @@
-// npm run bench [-- --quick]: the cost of the sandbox, as ratios against baselines measured in
+// npm run bench [-- --quick] [-- --only=a,b,c,d]: the cost of the sandbox, as ratios against baselines measured in
 // the same run. Not a test: nothing here asserts a time.
 //
 // (a) one sendfile(count = 0): made by a guest, by the host directly through koffi, and by C.
 // (b) one 256 MiB file-to-TCP transfer over loopback: guest sendfile, host-direct sendfile,
 //     Node's fs.createReadStream().pipe(socket), and a read/write copy through guest memory.
 //     The receiver is a separate process (bench/sink.ts) timing accept-to-EOF.
+// (c), (d) the seed server against C, host-direct and Node servers: one 256 MiB transfer,
+//     and connections per second on 4 KiB with 64 clients (bench/servers.ts).
+//
+// `--only=a,c` runs some sections; `--quick` fewer and shorter rounds.
 //
 // The machine is shared and noisy, so every case runs once per round, the order rotating
 // from round to round so that no case always follows the same neighbour; times are medians
@@ -15,14 +19,17 @@ import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSyn
 import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as libc from '../host/native/libc.js';
 import { Sandbox } from '../host/index.js';
+import { ROOT, compileC, median, pairedRatio, rounds, spread } from './common.js';
+import { serverBench } from './servers.js';
 import { Sink } from './sink.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const GUEST = join(ROOT, 'build', 'guests', 'bench_guest.wasm');
 const quick = process.argv.includes('--quick');
+/** `--only a,c`: run only those sections (the file for (c) is written by (b)'s setup). */
+const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const only = new Set((onlyArg ?? 'a,b,c,d').split(','));
 const CALL_ROUNDS = quick ? 3 : 9;
 const CALLS = quick ? 50_000 : 200_000;
 /** A transfer takes tens of milliseconds, short enough to be disturbed: many rounds. */
@@ -33,46 +40,6 @@ const GOAL = 0.97;
 
 const work = mkdtempSync(join(tmpdir(), 'wzc-bench-'));
 const module = new WebAssembly.Module(readFileSync(GUEST));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** The cases in round `r`'s order: rotated by r. */
-function rotated<T>(xs: T[], r: number): T[] {
-  const k = r % xs.length;
-  return [...xs.slice(k), ...xs.slice(0, k)];
-}
-
-/**
- * Runs every case once per round in rotating order; returns each case's samples by round.
- * A first round is discarded: it pays for V8 tiering up the guest and the import functions.
- */
-async function rounds(n: number, cases: Record<string, () => number | Promise<number>>): Promise<Record<string, number[]>> {
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-  for (const name of Object.keys(cases)) await cases[name]();
-  for (let r = 0; r < n; r++) {
-    for (const name of rotated(Object.keys(cases), r)) samples[name].push(await cases[name]());
-  }
-  return samples;
-}
-
-/** Median over rounds of case / baseline, each round's pair measured close together. */
-function pairedRatio(xs: number[], base: number[]): number {
-  return median(xs.map((x, i) => x / base[i]));
-}
-
-/** Compiles bench/c/NAME.c with cc into the temporary directory, or null without a C compiler. */
-function compileC(name: string): string | null {
-  const exe = join(work, name);
-  try {
-    execFileSync('cc', ['-O2', join(ROOT, 'bench', 'c', `${name}.c`), '-o', exe], { stdio: 'pipe' });
-    return exe;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Runs the bench guest with `out` and `in` granted as descriptors 3 and 4; returns its stdout.
@@ -168,7 +135,8 @@ const senders: Record<string, Send> = {
   'guest read/write copy': guestSend('copy'),
 };
 
-async function throughput(sinkExe: string | null): Promise<Record<string, number[]>> {
+/** The 256 MiB file of (b) and (c), written once and read back so the page cache holds it. */
+function bigFile(): string {
   const file = join(work, 'big');
   const chunk = Buffer.alloc(1 << 20);
   for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 131) & 0xff;
@@ -176,7 +144,10 @@ async function throughput(sinkExe: string | null): Promise<Record<string, number
   for (let i = 0; i < SIZE / chunk.length; i++) writeSync(fd, chunk);
   closeSync(fd);
   readFileSync(file); // warm the page cache: the bench measures the transfer, not the disk
+  return file;
+}
 
+async function throughput(sinkExe: string | null, file: string): Promise<Record<string, number[]>> {
   const sink = await Sink.start(sinkExe);
   try {
     const cases = Object.fromEntries(Object.entries(senders).map(([name, send]) => [name, async () => {
@@ -193,18 +164,8 @@ async function throughput(sinkExe: string | null): Promise<Record<string, number
 
 // --- report ------------------------------------------------------------------------------
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
-const spread = (xs: number[], scale: number): string =>
-  `${(Math.min(...xs) / scale).toFixed(0)}-${(Math.max(...xs) / scale).toFixed(0)}`;
 
-async function main(): Promise<void> {
-  const callsExe = compileC('calls');
-  const sinkExe = compileC('sink');
-  console.log(`wasm-zerocopy bench${quick ? ' (--quick)' : ''}: cases interleaved in rotating order; ` +
-    'times are medians over rounds, ratios medians of per-round ratios');
-  console.log(`C compiler: ${callsExe && sinkExe ? 'cc' : 'none (no C row in (a); Node receiver in (b))'}; ` +
-    `load average at start: ${load()}\n`);
-
-  const a = await perCall(callsExe);
+function reportCalls(a: Record<string, number[]>): void {
   const host = a['host-direct (koffi)'], c = a.C;
   console.log(`(a) one sendfile(count = 0), regular file -> /dev/null: ${CALL_ROUNDS} rounds of ${CALLS} calls` +
     (c ? ` (C: ${CALLS * 4})` : ''));
@@ -218,8 +179,9 @@ async function main(): Promise<void> {
   const overhead = median(a.guest.map((g, i) => g - host[i]));
   console.log(`guest overhead per call over host-direct: ${overhead.toFixed(0)} ns` +
     (c ? `; over C: ${median(a.guest.map((g, i) => g - c[i])).toFixed(0)} ns` : '') + '\n');
+}
 
-  const b = await throughput(sinkExe);
+function reportStream(b: Record<string, number[]>, sinkExe: string | null): void {
   const base = b['host-direct sendfile'];
   console.log(`(b) ${SIZE >> 20} MiB file -> TCP over 127.0.0.1, ${TRANSFER_ROUNDS} rounds; receiver: ` +
     `${sinkExe ? 'C, splice(2) to /dev/null' : 'Node, highWaterMark 1 MiB'}, separate process, byte count verified`);
@@ -232,7 +194,29 @@ async function main(): Promise<void> {
   }
   const guest = 1 / pairedRatio(b['guest sendfile'], base);
   console.log(`goal: guest single-stream sendfile >= ${GOAL * 100}% of host-direct: ` +
-    `${(guest * 100).toFixed(1)}% (${guest >= GOAL ? 'met' : 'not met'} in this run)`);
+    `${(guest * 100).toFixed(1)}% (${guest >= GOAL ? 'met' : 'not met'} in this run)\n`);
+}
+
+async function main(): Promise<void> {
+  const callsExe = compileC(work, 'calls');
+  const sinkExe = compileC(work, 'sink');
+  const loadExe = compileC(work, 'load');
+  const cServer = compileC(work, 'send_file');
+  console.log(`wasm-zerocopy bench${quick ? ' (--quick)' : ''}: cases interleaved in rotating order; ` +
+    'times are medians over rounds, ratios medians of per-round ratios');
+  console.log(`C compiler: ${callsExe ? 'cc' : 'none (no C row in (a); Node receiver in (b); no (c) and (d))'}; ` +
+    `load average at start: ${load()}\n`);
+
+  if (only.has('a')) reportCalls(await perCall(callsExe));
+  const file = only.has('b') || only.has('c') ? bigFile() : '';
+  if (only.has('b')) reportStream(await throughput(sinkExe, file), sinkExe);
+  if (only.has('c') || only.has('d')) {
+    if (loadExe && cServer) {
+      await serverBench({ work, load: loadExe, cServer, bigFile: file, bigSize: SIZE, quick, sections: only });
+    } else {
+      console.log('(c), (d): skipped: the server bench needs a C compiler (cc) for its client and its C baseline');
+    }
+  }
   console.log(`load average at end: ${load()}`);
 }
 

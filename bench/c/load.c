@@ -1,0 +1,138 @@
+/* The client side of the server bench (bench/servers.ts): a load generator, separate from the
+   server it measures, cheaper than any server so that it is not the bottleneck.
+
+   load once PORT EXPECTED
+       One connection to 127.0.0.1:PORT, drained to EOF with splice(2) into /dev/null (the bytes
+       never reach user space). Prints "<bytes> <ns from connect to EOF>".
+   load rate PORT CONCURRENCY MILLIS EXPECTED
+       Keeps CONCURRENCY connections open at once for MILLIS ms: each is read to EOF, checked to
+       have received exactly EXPECTED bytes, closed, and replaced by a new one. Connections that
+       complete inside the window are counted; those still open at its end are finished (and
+       checked) but not counted, so the server is idle when the next case starts. Prints
+       "<completed> <wrong byte counts or errors> <ns of the window> <connections in all>",
+       the last counting those finished after the window too (for the server's CPU time per
+       connection).
+
+   The client never sends a request: the seed server answers on accept, and drains (then sees
+   EOF on) whatever the client sends, so sending nothing is the cheapest correct client. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct sockaddr_in server;
+
+static long long now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int open_conn(int nonblock) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+  if (s < 0) return -1;
+  if (connect(s, (struct sockaddr *)&server, sizeof server) < 0 && errno != EINPROGRESS) {
+    close(s);
+    return -1;
+  }
+  return s;
+}
+
+static int once(long long expected) {
+  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), p[2];
+  if (devnull < 0 || pipe2(p, O_CLOEXEC)) return perror("load: setup"), 1;
+  fcntl(p[1], F_SETPIPE_SZ, 1 << 20); /* fewer, larger steps; ignored if not permitted */
+  long long t0 = now_ns(), total = 0;
+  int s = open_conn(0);
+  if (s < 0) return perror("load: connect"), 1;
+  for (;;) {
+    ssize_t r = splice(s, NULL, p[1], NULL, 1 << 20, SPLICE_F_MOVE);
+    if (r < 0) return perror("load: splice"), 1;
+    if (r == 0) break;
+    total += r;
+    while (r > 0) {
+      ssize_t w = splice(p[0], NULL, devnull, NULL, (size_t)r, SPLICE_F_MOVE);
+      if (w <= 0) return perror("load: splice to /dev/null"), 1;
+      r -= w;
+    }
+  }
+  long long t1 = now_ns();
+  close(s);
+  printf("%lld %lld\n", total, t1 - t0);
+  return total == expected ? 0 : 1;
+}
+
+struct conn {
+  int fd;
+  long long got;
+};
+
+static int rate(int concurrency, long long millis, long long expected) {
+  static char buf[1 << 16];
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct conn *conns = calloc((size_t)concurrency, sizeof *conns);
+  struct epoll_event *events = calloc((size_t)concurrency, sizeof *events);
+  if (ep < 0 || !conns || !events) return perror("load: setup"), 1;
+  long long completed = 0, errors = 0, total = 0, t0 = now_ns(), deadline = t0 + millis * 1000000LL, t1 = 0;
+  int open = 0;
+  for (int i = 0; i < concurrency; i++) {
+    conns[i].fd = open_conn(1);
+    if (conns[i].fd < 0) return perror("load: connect"), 1;
+    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+    epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
+    open++;
+  }
+  while (open > 0) {
+    int n = epoll_wait(ep, events, concurrency, 1000);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fprintf(stderr, "load: no progress for a second (%d open)\n", open), 1;
+    long long t = now_ns();
+    if (t >= deadline && t1 == 0) t1 = t;
+    for (int k = 0; k < n; k++) {
+      struct conn *c = &conns[events[k].data.u32];
+      ssize_t r;
+      while ((r = read(c->fd, buf, sizeof buf)) > 0) c->got += r;
+      if (r < 0 && errno == EAGAIN) continue;
+      /* EOF, or an error: this connection is over. */
+      total++;
+      if (r != 0 || c->got != expected) errors++;
+      else if (t1 == 0) completed++;
+      close(c->fd);
+      c->fd = -1;
+      c->got = 0;
+      open--;
+      if (t1 == 0) {
+        c->fd = open_conn(1);
+        if (c->fd < 0) return perror("load: connect"), 1;
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = events[k].data.u32 };
+        epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+        open++;
+      }
+    }
+  }
+  if (t1 == 0) t1 = now_ns();
+  printf("%lld %lld %lld %lld\n", completed, errors, t1 - t0, total);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  int once_mode = argc == 4 && strcmp(argv[1], "once") == 0;
+  int rate_mode = argc == 6 && strcmp(argv[1], "rate") == 0;
+  if (!once_mode && !rate_mode) {
+    fprintf(stderr, "usage: load once PORT EXPECTED | load rate PORT CONCURRENCY MILLIS EXPECTED\n");
+    return 2;
+  }
+  server.sin_family = AF_INET;
+  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  server.sin_port = htons((unsigned short)atoi(argv[2]));
+  if (once_mode) return once(atoll(argv[3]));
+  return rate(atoi(argv[3]), atoll(argv[4]), atoll(argv[5]));
+}
