@@ -1,5 +1,6 @@
 // Rebuilds the prebuilt C guests: every test/c/*.c becomes test/fixtures/c/NAME.wasm, built
-// with clang --target=wasm32-wasi against include/zerocopy.h (Debian: clang, lld, wasi-libc).
+// with clang --target=wasm32-wasi against include/zerocopy.h (Debian: clang, lld, wasi-libc,
+// libclang-rt-14-dev-wasm32). test/c/native/ holds programs built only natively, by the tests.
 // The fixtures are committed because a fresh machine has gcc but no wasm32 C toolchain; each
 // gets NAME.wasm.sha256 recording the sources it was built from, which the tests compare.
 import { execFileSync } from 'node:child_process';
@@ -28,7 +29,7 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
         { stdio: 'inherit' });
     } catch (e) {
       console.error(`build-c-fixtures: clang failed on ${src}` +
-        (e.code === 'ENOENT' ? ' (clang not found: apt-get install clang lld wasi-libc)' : ''));
+        (e.code === 'ENOENT' ? ' (clang not found: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)' : ''));
       process.exit(1);
     }
     writeFileSync(`${out}.sha256`, sourceHash(src) + '\n');

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, openFds, runCli, tempDir } from './helpers/guest.js';
+import { errno, fromLinux } from '../host/sandbox/errno.js';
 
 const C_DIR = join(ROOT, 'test', 'c');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'c');
@@ -47,7 +48,7 @@ for (const name of ['conformance', 'files', 'sandbox_only']) {
   fixtures(`${name}.wasm is built from the current ${name}.c and zerocopy.h`, () => {
     const recorded = readFileSync(join(FIXTURES, `${name}.wasm.sha256`), 'utf8').trim();
     assert.is(recorded, sourceHash(join(C_DIR, `${name}.c`)),
-      `test/fixtures/c/${name}.wasm is stale: run npm run build:c-fixtures (needs clang, lld, wasi-libc)`);
+      `test/fixtures/c/${name}.wasm is stale: run npm run build:c-fixtures (needs clang, lld, wasi-libc, libclang-rt-14-dev-wasm32)`);
   });
 }
 fixtures.run();
@@ -188,3 +189,25 @@ files('runs unchanged under --dir and prints what it prints natively', () => {
   }
 });
 files.run();
+
+// ---------------------------------------------------------------------------------------
+const errnoTable = suite("zerocopy.h's native errno translation");
+
+errnoTable('matches the host table for every Linux errno number', () => {
+  const build = tempDir('wzc-cc-');
+  try {
+    const exe = compileNative(join(C_DIR, 'native', 'errno_table.c'), build);
+    const lines = execFileSync(exe, { encoding: 'utf8' }).trimEnd().split('\n');
+    assert.is(lines.length, 4095);
+    const differ = lines.map((l) => l.split(' ').map(Number))
+      .filter(([linux, wasi]) => fromLinux(linux) !== wasi)
+      .map(([linux, wasi]) => `${linux}: header ${wasi}, host ${fromLinux(linux)}`);
+    assert.equal(differ, []);
+    // Not a table of `io`s: the names WASI shares with Linux map by name.
+    assert.is(Number(lines[2 - 1].split(' ')[1]), errno.noent); // ENOENT is 2 on Linux
+    assert.is(Number(lines[95 - 1].split(' ')[1]), errno.notsup); // EOPNOTSUPP is 95
+  } finally {
+    rmSync(build, { recursive: true, force: true });
+  }
+});
+errnoTable.run();
