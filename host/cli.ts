@@ -215,7 +215,7 @@ async function sendFile(argv: string[]): Promise<number> {
       const shown = parseListen(listen).family === 6 ? `[${parseListen(listen).host}]:${boundPort(listener)}`
         : `${parseListen(listen).host}:${boundPort(listener)}`;
       process.stdout.write(`serving ${file} (${st.size} bytes) on ${shown} with ${workers} worker${workers > 1 ? 's' : ''}\n` +
-        `fetch it with:  curl --http0.9 -s -o copy http://${shown}/   or:  nc ${shown.replace(/^\[?(.*?)\]?:(\d+)$/, '$1 $2')} > copy\n` +
+        `fetch it with:  curl --http0.9 -s -o copy http://${shown}/   or:  nc -d ${shown.replace(/^\[?(.*?)\]?:(\d+)$/, '$1 $2')} > copy\n` +
         'stop with Ctrl-C\n');
       return await runWorkers(module, { workers, args: ['send_file'], listen: [listener], grant: [fd] }, true);
     } finally {

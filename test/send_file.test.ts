@@ -160,7 +160,7 @@ cli('send-file serves the file and stops cleanly on SIGTERM, freeing the port', 
   assert.is(await p.exited, 0);
   const out = p.out;
   assert.match(out, new RegExp(`^serving .*hello\\.txt \\(\\d+ bytes\\) on 127\\.0\\.0\\.1:${port} with 2 workers\\n`));
-  assert.match(out, /curl --http0\.9/);
+  assert.match(out, new RegExp(`curl --http0\\.9 -s -o copy http://127\\.0\\.0\\.1:${port}/ .* nc -d 127\\.0\\.0\\.1 ${port} > copy\\n`));
   assert.match(out, /client #1 127\.0\.0\.1:\d+: \d+ bytes in /);
   closeSync(listenOn(`127.0.0.1:${port}`)); // the port is free again
 });
