@@ -10,6 +10,8 @@ import { listenOn } from '../host/listen.js';
 
 const TICK_MS = 200;              // poll wakes at least this often
 const LINGER_NS = 5_000_000_000n; // how long a finished connection waits for the client
+const TIMEOUT_NS = 60_000_000_000n; // a client that takes nothing this long is closed
+const ACCEPT_PAUSE_NS = 100_000_000n; // how long accepting pauses after accept failed
 const F_SETFL = 4, O_NONBLOCK = 0o4000, SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000;
 const POLLIN = 1, POLLOUT = 4, SHUT_WR = 1, EAGAIN = 11;
 
@@ -20,6 +22,7 @@ class Conn {
   draining = false;
   ready = true;
   start = process.hrtime.bigint();
+  progress = this.start; // when the client last took a byte
   readonly peer: string;
   constructor(readonly fd: number, readonly id: number) {
     const addr = Buffer.alloc(16), len = Buffer.alloc(4);
@@ -43,18 +46,19 @@ function log(c: Conn, what: string): void {
   writeSync(1, `client #${c.id} ${c.peer}: ${what} in ${Math.round(ms * 10) / 10} ms\n`);
 }
 
-/** Sends what the socket takes now; true while the connection stays open. */
-function pump(c: Conn): boolean {
+/** Sends what the socket takes now (`t`: the time now); true while the connection stays open. */
+function pump(c: Conn, t: bigint): boolean {
   while (c.offset[0] < size) {
     const n = libc.sendfile(c.fd, file, c.offsetPtr, Number(size - c.offset[0]));
     if (n === -EAGAIN) return true;
     if (n < 0) { log(c, `aborted (errno ${-n}) after ${c.offset[0]} bytes`); return false; }
     if (n === 0) break; // the file shrank under us: it is done
+    c.progress = t;
   }
   log(c, `${c.offset[0]} bytes`);
   libc.shutdown(c.fd, SHUT_WR);
   c.draining = true;
-  c.start = process.hrtime.bigint();
+  c.start = t;
   return true;
 }
 
@@ -68,20 +72,32 @@ function drain(c: Conn): boolean {
 let conns: Conn[] = [];
 let nextId = 1;
 let fds = new Int32Array(64); // struct pollfd { int fd; short events, revents; }, 8 bytes each
+let acceptPausedUntil = 0n, acceptFailing = false;
 for (;;) {
+  if (acceptPausedUntil && process.hrtime.bigint() >= acceptPausedUntil) acceptPausedUntil = 0n;
   if (fds.length < 2 * (conns.length + 1)) fds = new Int32Array(4 * (conns.length + 1));
   const fds16 = new Int16Array(fds.buffer);
-  fds[0] = listener;
+  fds[0] = acceptPausedUntil ? -1 : listener; // poll(2) ignores a negative fd
   fds16[2] = POLLIN; fds16[3] = 0;
   conns.forEach((c, i) => {
     fds[2 * (i + 1)] = c.fd;
     fds16[4 * (i + 1) + 2] = c.draining ? POLLIN : POLLOUT;
     fds16[4 * (i + 1) + 3] = 0;
   });
-  if (libc.poll(new Uint8Array(fds.buffer), conns.length + 1, TICK_MS) < 0) continue;
+  if (libc.poll(new Uint8Array(fds.buffer), conns.length + 1, acceptPausedUntil ? Number(ACCEPT_PAUSE_NS / 1_000_000n) : TICK_MS) < 0) continue;
   conns.forEach((c, i) => { if (fds16[4 * (i + 1) + 3] !== 0) c.ready = true; });
   if (fds16[3] !== 0) {
-    for (let fd; (fd = libc.accept4(listener, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
+    for (;;) {
+      const fd = libc.accept4(listener, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd === -EAGAIN) break;
+      if (fd < 0) {
+        if (!acceptFailing) writeSync(2, `send_file: accept: errno ${-fd}; pausing accepts for 100 ms at a time\n`);
+        acceptFailing = true;
+        acceptPausedUntil = process.hrtime.bigint() + ACCEPT_PAUSE_NS;
+        break;
+      }
+      if (acceptFailing) writeSync(2, 'send_file: accepting again\n');
+      acceptFailing = false;
       conns.push(new Conn(fd, nextId++));
     }
   }
@@ -91,7 +107,11 @@ for (;;) {
     let open = true;
     if (c.ready) {
       c.ready = false;
-      open = c.draining ? drain(c) : pump(c);
+      open = c.draining ? drain(c) : pump(c, t);
+    }
+    if (open && !c.draining && t - c.progress > TIMEOUT_NS) {
+      log(c, `timed out after ${c.offset[0]} bytes`);
+      open = false;
     }
     if (open && c.draining && t - c.start > LINGER_NS) open = false;
     if (open) kept.push(c);

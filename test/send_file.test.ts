@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { boundPort, errno, run } from '../host/index.js';
 import { listenOn } from '../host/listen.js';
+import * as libc from '../host/native/libc.js';
 import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli, tempDir } from './helpers/guest.js';
 import { Caller } from './helpers/imports.js';
 
@@ -48,10 +49,25 @@ async function many(port: number, clients: number, concurrency: number, check: (
   }));
 }
 
+/** A blocking connection as a raw descriptor, never read unless asked (a Node socket reads ahead even when paused). */
+function rawConnect(port: number): number {
+  const fd = libc.socket(2 /* AF_INET */, 1 /* SOCK_STREAM */ | 0o2000000 /* CLOEXEC */, 0);
+  const addr = Buffer.alloc(16);
+  addr.writeUInt16LE(2, 0);
+  addr.writeUInt16BE(port, 2);
+  addr.writeUInt32BE(0x7f000001, 4);
+  const r = libc.connect(fd, addr, 16);
+  if (r < 0) {
+    libc.close(fd);
+    throw new Error(`connect: errno ${-r}`);
+  }
+  return fd;
+}
+
 interface Server { port: number; done: Promise<number[]>; close(): void; log: string }
 
 /** The seed server in `workers` worker threads, for `maxClients` clients, serving `data`. */
-function serve(data: Buffer, maxClients: number, workers = 1): Server {
+function serve(data: Buffer, maxClients: number, workers = 1, args: string[] = []): Server {
   const dir = tempDir('wzc-sf-');
   writeFileSync(join(dir, 'file'), data);
   const file = openSync(join(dir, 'file'), 'r');
@@ -59,7 +75,7 @@ function serve(data: Buffer, maxClients: number, workers = 1): Server {
   const logFd = openSync(logPath, 'w');
   const listener = listenOn('127.0.0.1:0');
   const done = run(loadGuest(SERVER), {
-    workers, args: ['send_file', '--max-clients', String(maxClients)], listen: [listener], grant: [file], stdout: logFd,
+    workers, args: ['send_file', '--max-clients', String(maxClients), ...args], listen: [listener], grant: [file], stdout: logFd,
   });
   return {
     port: boundPort(listener),
@@ -117,6 +133,52 @@ server('clients that disconnect mid-transfer change nothing for the others', asy
   }
 });
 
+server('a client that sends a request and reads late still gets every byte (no reset under the data)', async () => {
+  // As curl does: a request first, then the response is read. Were the server to close with
+  // the request unread, Linux would send RST and the client would lose what it had not read.
+  const data = pattern(4 << 20);
+  const s = serve(data, 3);
+  try {
+    const got = await Promise.all(Array.from({ length: 3 }, () => new Promise<Buffer>((resolve, reject) => {
+      const c = connect(s.port, '127.0.0.1', () => { c.write('GET / HTTP/1.0\r\n\r\n'); c.pause(); });
+      setTimeout(() => c.resume(), 300);
+      const bufs: Buffer[] = [];
+      c.on('data', (d) => bufs.push(d));
+      c.on('end', () => { c.end(); resolve(Buffer.concat(bufs)); });
+      c.on('error', reject);
+    })));
+    for (const g of got) assert.ok(g.equals(data), `a client got ${g.length} bytes`);
+    assert.equal(await s.done, [0]);
+  } finally {
+    s.close();
+  }
+});
+
+server('a client that takes nothing for --timeout-ms is closed; the others are served', async () => {
+  const data = pattern(64 << 20); // more than loopback's socket buffers hold
+  const s = serve(data, 2, 1, ['--timeout-ms', '300']);
+  const stuck = rawConnect(s.port);
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    const ok = await fetch(s.port);
+    assert.ok(ok.equals(data), `the other client got ${ok.length} bytes`);
+    // It ends (--max-clients 2) only once the stuck client's connection is closed; without the
+    // timeout it would wait forever, so give up after 20 s rather than hang the suite.
+    const ended = await Promise.race([s.done, new Promise((r) => setTimeout(() => r('still running after 20 s'), 20_000).unref())]);
+    assert.equal(ended, [0]);
+    assert.match(s.log, /^client #1 127\.0\.0\.1:\d+: timed out after \d+ bytes in \d+(\.\d)? ms$/m);
+    assert.match(s.log, /^client #2 127\.0\.0\.1:\d+: 67108864 bytes in /m);
+    // What the stuck client reads now ends short of the file: the server gave up on it.
+    const buf = Buffer.alloc(1 << 20);
+    let total = 0;
+    for (let n; (n = libc.read(stuck, buf, buf.length)) > 0;) total += n;
+    assert.ok(total < data.length, `the stuck client read ${total} bytes`);
+  } finally {
+    libc.close(stuck);
+    s.close();
+  }
+});
+
 server('no descriptor is left behind after 10,000 connections', async () => {
   const data = pattern(4096);
   // A first run lets Node set up what it keeps for worker threads, so that only what the
@@ -165,6 +227,47 @@ cli('send-file serves the file and stops cleanly on SIGTERM, freeing the port', 
   closeSync(listenOn(`127.0.0.1:${port}`)); // the port is free again
 });
 
+cli('send-file out of descriptors pauses accepting instead of spinning, and recovers', async () => {
+  // A descriptor limit of 100 (soft and hard, so Node cannot raise it) and 150 clients that
+  // never read: accept(2) fails with EMFILE while the listener stays readable. A server that
+  // retried at once would burn a whole core; this one pauses accepting 100 ms at a time.
+  const dir = tempDir('wzc-sf-');
+  const data = pattern(4 << 20);
+  writeFileSync(join(dir, 'file'), data);
+  const port = freePort();
+  const child = spawn('sh', ['-c', `ulimit -n 100 && exec "$0" "$@"`, process.execPath, CLI, 'send-file',
+    '--listen', `127.0.0.1:${port}`, join(dir, 'file')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let err = '';
+  child.stderr.on('data', (d) => { err += d; });
+  child.stdout.resume();
+  const holders: number[] = [];
+  try {
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    for (let i = 0; i < 150; i++) holders.push(rawConnect(port));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.match(err, /^send_file: accept: mfile; pausing accepts for 100 ms at a time$/m);
+    // CPU time over one second, from /proc/PID/stat (utime + stime, in clock ticks of 1/100 s).
+    const ticks = () => readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ').slice(11, 13)
+      .reduce((a, b) => a + Number(b), 0);
+    const t0 = ticks();
+    await new Promise((r) => setTimeout(r, 1000));
+    const used = ticks() - t0;
+    assert.ok(used < 50, `the server used ${used / 100} s of CPU in 1 s while out of descriptors`);
+    for (const fd of holders.splice(0)) libc.close(fd);
+    await new Promise((r) => setTimeout(r, 500));
+    const got = await fetch(port);
+    assert.ok(got.equals(data), `after the clients left, a client got ${got.length} bytes`);
+    assert.match(err, /^send_file: accepting again$/m);
+    child.kill('SIGTERM');
+    assert.is(await exited, 0);
+  } finally {
+    for (const fd of holders) libc.close(fd);
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 cli('a port in use is a one-line error before the guest starts', () => {
   const fd = listenOn('127.0.0.1:0');
   try {
@@ -181,6 +284,14 @@ cli('an address that is not one is a usage error', () => {
     const r = runCli(['run', '--listen', bad, join(GUESTS, 'env.wasm')]);
     assert.is(r.status, 2, bad);
     assert.match(r.stderr, /^wasm-zerocopy: --listen .*\nusage: /);
+  }
+});
+
+cli('send-file --timeout takes seconds from 0.001 to a day, else a usage error', () => {
+  for (const bad of ['0', '-1', 'soon', '1e3', '86401', '']) {
+    const r = runCli(['send-file', '--timeout', bad, join(ROOT, 'examples', 'hello.txt')]);
+    assert.is(r.status, 2, bad);
+    assert.match(r.stderr, /^wasm-zerocopy: --timeout .*: expected seconds from 0\.001 to 86400\nusage: /, bad);
   }
 });
 

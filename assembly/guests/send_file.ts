@@ -8,7 +8,12 @@
 // say) until the client closes, so that closing never resets the connection under the data.
 // One log line per client on stdout.
 //
-// usage: send_file [--max-clients N]   (N: exit after N clients, for tests)
+// Two guards a server on the open network needs: a client that takes no byte for --timeout-ms
+// (default 60 s, nginx's send_timeout) is closed, so idle peers cannot pin descriptors forever;
+// and when accept fails for another reason than EAGAIN (EMFILE: out of descriptors), the
+// listener stays readable, so accepting pauses for 100 ms instead of spinning on poll.
+//
+// usage: send_file [--max-clients N] [--timeout-ms MS]   (N: exit after N clients, for tests)
 import {
   poll_oneoff, sock_recv, sock_shutdown, fd_close, fd_filestat_get, fd_fdstat_set_flags,
   clock_time_get, filestat,
@@ -22,6 +27,7 @@ const TYPE_CLOCK: u8 = 0, TYPE_READ: u8 = 1, TYPE_WRITE: u8 = 2;
 const SUB = 48, EVENT = 32;
 const TICK_NS: u64 = 200_000_000;       // poll wakes at least this often
 const LINGER_NS: u64 = 5_000_000_000;   // how long a finished connection waits for the client to close
+const ACCEPT_PAUSE_NS: u64 = 100_000_000; // how long accepting pauses after accept failed
 const LISTENER_TAG: u64 = 0x1_0000_0000;
 const CLOCK_TAG: u64 = 0x2_0000_0000;
 
@@ -29,11 +35,13 @@ class Conn {
   offset: Offset = new Offset(0);
   peer: string;
   start: u64 = now();
+  progress: u64 = 0; // when the client last took a byte
   draining: bool = false;
   ready: bool = true;
   constructor(public fd: u32, public id: u32) {
     const p = peername(fd);
     this.peer = p === null ? "?" : p;
+    this.progress = this.start;
   }
 }
 
@@ -54,8 +62,12 @@ const env = process.env;
 const listeners: i32 = env.has("LISTEN_FDS") ? I32.parseInt(env.get("LISTEN_FDS")) : 1;
 const FILE: u32 = 3 + <u32>listeners;
 let maxClients: i64 = -1;
+let timeoutNs: u64 = 60_000_000_000;
 const argv = process.argv;
-for (let i = 1; i + 1 < argv.length; i++) if (argv[i] == "--max-clients") maxClients = I64.parseInt(argv[i + 1]);
+for (let i = 1; i + 1 < argv.length; i++) {
+  if (argv[i] == "--max-clients") maxClients = I64.parseInt(argv[i + 1]);
+  else if (argv[i] == "--timeout-ms") timeoutNs = U64.parseInt(argv[i + 1]) * 1_000_000;
+}
 
 if (fd_filestat_get(FILE, changetype<filestat>(scratch)) != 0) {
   process.stderr.write("send_file: descriptor " + FILE.toString() + " is not the file to send\n");
@@ -73,18 +85,22 @@ let finished: i64 = 0;
 let capacity = 0;
 let subs: usize = 0, events: usize = 0;
 
-/** Sends what the socket takes now; true while the connection stays open. */
-function pump(c: Conn): bool {
+/** Sends what the socket takes now (`t`: the time now); true while the connection stays open. */
+function pump(c: Conn, t: u64): bool {
   while (c.offset.value < <i64>size) {
     const n = sendfile(c.fd, FILE, c.offset, size - <u64>c.offset.value);
     if (n == -(<i64>errno.AGAIN)) return true;
     if (n < 0) { log(c, "aborted (errno " + (-n).toString() + ") after " + c.offset.value.toString() + " bytes"); return false; }
     if (n == 0) break; // the file shrank under us: it is done
+    c.progress = t;
   }
   log(c, c.offset.value.toString() + " bytes");
   sock_shutdown(c.fd, SHUT_WR);
   c.draining = true;
-  c.start = now();
+  // The linger starts at the loop's `t`, not now(): `t - c.start` is unsigned, and a start
+  // later than t would wrap to a huge age and close the socket with the request unread,
+  // which makes Linux send RST and the client lose what it has not read yet (tcp(7)).
+  c.start = t;
   return true;
 }
 
@@ -97,10 +113,23 @@ function drain(c: Conn): bool {
   return e == 0 && load<u32>(ret, 8) != 0;
 }
 
+let acceptPausedUntil: u64 = 0;
+let acceptFailing = false;
+
 /** Accepts what is pending, but never more clients than --max-clients allows. */
 function acceptAll(listener: u32): void {
   while (maxClients < 0 || <i64>(nextId - 1) < maxClients) {
-    if (sock_accept(listener, NONBLOCK, ret) != 0) return; // again: no more for now
+    const e = sock_accept(listener, NONBLOCK, ret);
+    if (e == errno.AGAIN) return; // no more for now
+    if (e != 0) {
+      // The pending connection stays queued; say so once per run of failures.
+      if (!acceptFailing) process.stderr.write("send_file: accept: " + errno.name(e) + "; pausing accepts for 100 ms at a time\n");
+      acceptFailing = true;
+      acceptPausedUntil = now() + ACCEPT_PAUSE_NS;
+      return;
+    }
+    if (acceptFailing) process.stderr.write("send_file: accepting again\n");
+    acceptFailing = false;
     conns.push(new Conn(load<u32>(ret), nextId++));
   }
 }
@@ -115,12 +144,13 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   }
   memory.fill(subs, 0, n * SUB);
   let s = subs;
-  const accepting = maxClients < 0 || <i64>(nextId - 1) < maxClients;
+  if (acceptPausedUntil != 0 && now() >= acceptPausedUntil) acceptPausedUntil = 0;
+  const accepting = (maxClients < 0 || <i64>(nextId - 1) < maxClients) && acceptPausedUntil == 0;
   for (let i = 0; i < listeners; i++, s += SUB) {
     store<u64>(s, accepting ? LISTENER_TAG | <u64>(3 + i) : CLOCK_TAG);
     store<u8>(s, accepting ? TYPE_READ : TYPE_CLOCK, 8);
     if (accepting) store<u32>(s, 3 + i, 16);
-    else { store<u32>(s, 1, 16); store<u64>(s, TICK_NS, 24); }
+    else { store<u32>(s, 1, 16); store<u64>(s, acceptPausedUntil != 0 ? ACCEPT_PAUSE_NS : TICK_NS, 24); }
   }
   for (let i = 0; i < conns.length; i++, s += SUB) {
     store<u64>(s, <u64>i);
@@ -142,7 +172,8 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   }
 
   // A connection is served when poll says it is ready (a new one is tried at once); it
-  // leaves the list, closed, when it aborted, or when its client closed or lingered too long.
+  // leaves the list, closed, when it aborted, when its client took nothing for --timeout-ms,
+  // or when its client closed or lingered too long.
   const t = now();
   const kept = new Array<Conn>();
   for (let i = 0; i < conns.length; i++) {
@@ -150,7 +181,11 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
     let open = true;
     if (c.ready) {
       c.ready = false;
-      open = c.draining ? drain(c) : pump(c);
+      open = c.draining ? drain(c) : pump(c, t);
+    }
+    if (open && !c.draining && t - c.progress > timeoutNs) {
+      log(c, "timed out after " + c.offset.value.toString() + " bytes");
+      open = false;
     }
     if (open && c.draining && t - c.start > LINGER_NS) open = false;
     if (open) kept.push(c);

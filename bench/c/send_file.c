@@ -4,9 +4,10 @@
    send_file PORT FILE
    One poll(2) loop over the listener on 127.0.0.1:PORT and every connection; non-blocking
    sockets; sendfile(2) from a per-connection offset until EAGAIN; after the last byte,
-   shutdown(SHUT_WR) and drain what the client sends until it closes (or lingers 5 s); one log
-   line per client written with one write(2), as the guest's fd_write: stdout is not buffered
-   across clients, so both servers make the same system calls. */
+   shutdown(SHUT_WR) and drain what the client sends until it closes (or lingers 5 s); a client
+   that takes nothing for 60 s is closed; accept failing (EMFILE) pauses accepting for 100 ms;
+   one log line per client written with one write(2), as the guest's fd_write: stdout is not
+   buffered across clients, so both servers make the same system calls. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,12 +24,14 @@
 
 #define TICK_MS 200                  /* poll wakes at least this often */
 #define LINGER_NS 5000000000LL       /* how long a finished connection waits for the client */
+#define TIMEOUT_NS 60000000000LL     /* a client that takes nothing this long is closed */
+#define ACCEPT_PAUSE_NS 100000000LL  /* how long accepting pauses after accept failed */
 
 struct conn {
   int fd, draining, ready;
   unsigned id;
   off_t offset;
-  long long start;
+  long long start, progress;
   char peer[64];
 };
 
@@ -46,8 +49,8 @@ static void log_line(struct conn *c, const char *what) {
 static int file;
 static off_t size;
 
-/* Sends what the socket takes now; 1 while the connection stays open. */
-static int pump(struct conn *c) {
+/* Sends what the socket takes now (t: the time now); 1 while the connection stays open. */
+static int pump(struct conn *c, long long t) {
   char what[96];
   while (c->offset < size) {
     ssize_t n = sendfile(c->fd, file, &c->offset, (size_t)(size - c->offset));
@@ -58,12 +61,13 @@ static int pump(struct conn *c) {
       return 0;
     }
     if (n == 0) break; /* the file shrank under us: it is done */
+    c->progress = t;
   }
   snprintf(what, sizeof what, "%lld bytes", (long long)c->offset);
   log_line(c, what);
   shutdown(c->fd, SHUT_WR);
   c->draining = 1;
-  c->start = now();
+  c->start = t;
   return 1;
 }
 
@@ -102,16 +106,29 @@ int main(int argc, char **argv) {
   struct conn *conns = malloc(capacity * sizeof *conns);
   struct pollfd *fds = malloc((capacity + 1) * sizeof *fds);
   unsigned next_id = 1;
+  long long accept_paused_until = 0;
+  int accept_failing = 0;
   for (;;) {
-    fds[0] = (struct pollfd){ .fd = l, .events = POLLIN };
+    if (accept_paused_until && now() >= accept_paused_until) accept_paused_until = 0;
+    /* A negative fd is ignored by poll(2): the listener sits out a pause. */
+    fds[0] = (struct pollfd){ .fd = accept_paused_until ? -1 : l, .events = POLLIN };
     for (size_t i = 0; i < count; i++)
       fds[i + 1] = (struct pollfd){ .fd = conns[i].fd, .events = conns[i].draining ? POLLIN : POLLOUT };
-    if (poll(fds, count + 1, TICK_MS) < 0 && errno != EINTR) return perror("poll"), 1;
+    if (poll(fds, count + 1, accept_paused_until ? ACCEPT_PAUSE_NS / 1000000 : TICK_MS) < 0 && errno != EINTR)
+      return perror("poll"), 1;
     for (size_t i = 0; i < count; i++) if (fds[i + 1].revents) conns[i].ready = 1;
     if (fds[0].revents) {
       for (;;) { /* accept what is pending; a new connection is tried at once */
         int fd = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;
+        if (fd < 0 && errno == EAGAIN) break;
+        if (fd < 0) {
+          if (!accept_failing) dprintf(2, "send_file: accept: errno %d; pausing accepts for 100 ms at a time\n", errno);
+          accept_failing = 1;
+          accept_paused_until = now() + ACCEPT_PAUSE_NS;
+          break;
+        }
+        if (accept_failing) dprintf(2, "send_file: accepting again\n");
+        accept_failing = 0;
         if (count == capacity) {
           capacity *= 2;
           conns = realloc(conns, capacity * sizeof *conns);
@@ -119,6 +136,7 @@ int main(int argc, char **argv) {
         }
         struct conn *c = &conns[count++];
         *c = (struct conn){ .fd = fd, .ready = 1, .id = next_id++, .start = now() };
+        c->progress = c->start;
         peer_text(fd, c->peer, sizeof c->peer);
       }
     }
@@ -129,7 +147,13 @@ int main(int argc, char **argv) {
       int open = 1;
       if (c->ready) {
         c->ready = 0;
-        open = c->draining ? drain(c) : pump(c);
+        open = c->draining ? drain(c) : pump(c, t);
+      }
+      if (open && !c->draining && t - c->progress > TIMEOUT_NS) {
+        char what[64];
+        snprintf(what, sizeof what, "timed out after %lld bytes", (long long)c->offset);
+        log_line(c, what);
+        open = 0;
       }
       if (open && c->draining && t - c->start > LINGER_NS) open = 0;
       if (open) conns[kept++] = *c;
