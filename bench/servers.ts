@@ -129,7 +129,8 @@ async function throughput(o: ServerBenchOptions): Promise<Samples> {
       if (bytes !== o.bigSize) throw new Error(`${name}: the client received ${bytes} bytes, not ${o.bigSize}`);
       return { value: ns, cpu };
     }]));
-    return await rounds(o.quick ? 3 : 31, cases);
+    // A transfer is ~45 ms, +-15 ms from round to round on a shared machine: many rounds.
+    return await rounds(o.quick ? 3 : 61, cases);
   } finally {
     stopAll(started);
   }
