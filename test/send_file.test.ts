@@ -295,6 +295,17 @@ cli('send-file --timeout takes seconds from 0.001 to a day, else a usage error',
   }
 });
 
+cli('the seed server given a directory where the file should be says so and exits 2', () => {
+  const dir = tempDir('wzc-sf-');
+  try {
+    const r = runCli(['run', '--listen', '127.0.0.1:0', '--dir', `${dir}::/`, SERVER]);
+    assert.is(r.status, 2);
+    assert.is(r.stderr, 'send_file: descriptor 4 (after LISTEN_FDS=1 listeners) is not a regular file to send\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 cli('an address that cannot be bound is a one-line error', () => {
   const r = runCli(['run', '--listen', '192.0.2.1:8080', join(GUESTS, 'env.wasm')]);
   assert.is(r.status, 1);

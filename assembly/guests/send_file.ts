@@ -69,8 +69,11 @@ for (let i = 1; i + 1 < argv.length; i++) {
   else if (argv[i] == "--timeout-ms") timeoutNs = U64.parseInt(argv[i + 1]) * 1_000_000;
 }
 
-if (fd_filestat_get(FILE, changetype<filestat>(scratch)) != 0) {
-  process.stderr.write("send_file: descriptor " + FILE.toString() + " is not the file to send\n");
+// filestat: dev u64, ino u64, filetype u8 (witx), ...; 4 is regular_file. sendfile(2) reads
+// its input at an offset, so a directory or a socket here would fail every client: say so once.
+if (fd_filestat_get(FILE, changetype<filestat>(scratch)) != 0 || load<u8>(scratch, 16) != 4) {
+  process.stderr.write("send_file: descriptor " + FILE.toString() + " (after LISTEN_FDS=" + listeners.toString() +
+    " listeners) is not a regular file to send\n");
   process.exit(2);
 }
 const size = load<u64>(scratch, 32);
