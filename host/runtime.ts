@@ -90,6 +90,7 @@ export class Sandbox {
       // A closed host descriptor leaves the guest's closed too, as a native program would find it.
       if (libc.fcntl(stdio, F.GETFD, 0) < 0) return;
       const e = this.fds.adopt(dupCloexec(stdio));
+      e.sharedDescription = true;
       e.emulateBlocking = true;
       this.fds.insertAt(fd, e);
     } else {

@@ -198,6 +198,19 @@ io('a datagram longer than the buffer is cut, with RECV_DATA_TRUNCATED; the sock
   } finally { libc.close(mine); libc.close(theirs); }
 });
 
+io('fd_filestat_get and fd_fdstat_get agree on the socket type: socket_dgram and socket_stream', () => {
+  for (const [type, want] of [[SOCK_DGRAM, SOCKET_DGRAM], [SOCK_STREAM, SOCKET_STREAM]]) {
+    const [mine, theirs] = socketpair(type);
+    const c = new Caller({ grant: [theirs] });
+    try {
+      assert.is(c.wasi.fd_fdstat_get(3, 0x200), 0);
+      assert.is(c.u8[0x200], want, 'fdstat');
+      assert.is(c.wasi.fd_filestat_get(3, 0x200), 0);
+      assert.is(c.u8[0x200 + 16], want, 'filestat'); // filestat.filetype, after dev and ino
+    } finally { c.close(); libc.close(mine); libc.close(theirs); }
+  }
+});
+
 io('riflags other than PEEK and WAITALL are inval, and so is any siflags bit', () => {
   const [mine, theirs] = socketpair(SOCK_STREAM);
   try {

@@ -21,9 +21,13 @@ export class FdEntry {
   /** Rights the guest gave up with fd_fdstat_set_rights (for `notcapable` in zerocopy calls). */
   revoked = 0;
   /**
-   * Set for inherited stdio: the host may share the open file description with a
-   * non-blocking owner (Node makes some pipes non-blocking), but the guest did not ask for
-   * EAGAIN, so I/O waits instead until the guest sets NONBLOCK itself.
+   * Set for inherited stdio: the open file description is shared with the host (and its
+   * parent), so the guest's fd_fdstat_set_flags never changes its status flags.
+   */
+  sharedDescription = false;
+  /**
+   * Set while the guest has not asked for NONBLOCK on a shared description that is
+   * non-blocking anyway (Node makes some pipes so): I/O waits instead of returning EAGAIN.
    */
   emulateBlocking = false;
   /**
@@ -120,6 +124,13 @@ export class FdTable {
     let [base, inheriting] = maxRights(filetype);
     if (filetype === FILETYPE.CHARACTER_DEVICE && libc.isatty(hostFd) === 1) base = TTY_RIGHTS;
     return new FdEntry(hostFd, filetype, base, inheriting, preopen);
+  }
+
+  /** Puts `entry` in place of what `fd` holds; returns the old entry for the caller to close. */
+  replace(fd: number, entry: FdEntry): FdEntry {
+    const old = this.get(fd);
+    this.entries[fd >>> 0] = entry;
+    return old;
   }
 
   /** Removes a guest descriptor and returns its entry; the caller closes the host side. */

@@ -1,13 +1,15 @@
 // What the fd_* calls of WASI preview1 mean, on decoded arguments. Decoding stays in
 // preview1.ts; everything here takes guest descriptor numbers and host values.
 import * as libc from '../native/libc.js';
-import { F, O } from '../native/platform.js';
+import { AT, F, O } from '../native/platform.js';
 import { check, errno, fail } from '../sandbox/errno.js';
-import { closeEntry, type FdEntry } from '../sandbox/fd_table.js';
+import { FdEntry, closeEntry } from '../sandbox/fd_table.js';
 import type { Context } from '../sandbox/context.js';
-import { R, maxRights } from '../sandbox/rights.js';
+import { FILETYPE, R, maxRights } from '../sandbox/rights.js';
 import { ADVICE_MAX, FDFLAGS, WHENCE } from './abi.js';
 import { statFd, utimensTimes, type Filestat } from './stat.js';
+
+const ENXIO = 6; // asm-generic/errno-base.h: opening a socket through /proc/self/fd
 
 /** WASI fdflags <-> open(2) status flags. RSYNC is O_SYNC on Linux (fcntl.h). */
 export function fdflagsToOpen(flags: number): number {
@@ -39,7 +41,8 @@ export function fd_fdstat_get(ctx: Context, fd: number): Fdstat {
   let flags = 0;
   if (e.hostFd >= 0) {
     flags = openToFdflags(check(libc.fcntl(e.hostFd, F.GETFL, 0)));
-    if (e.emulateBlocking) flags &= ~FDFLAGS.NONBLOCK;
+    // A shared description's NONBLOCK is the host's; the guest sees what it asked for.
+    if (e.sharedDescription) flags = (flags & ~FDFLAGS.NONBLOCK) | (e.emulateBlocking ? 0 : FDFLAGS.NONBLOCK);
   }
   return { filetype: e.filetype, flags, rightsBase: e.rightsBase, rightsInheriting: e.rightsInheriting };
 }
@@ -57,13 +60,41 @@ export function fd_fdstat_set_flags(ctx: Context, fd: number, flags: number): vo
   const sync = O.SYNC | O.DSYNC;
   if ((fdflagsToOpen(flags) & sync) !== (current & sync)) fail(errno.notsup);
   const next = (current & ~(O.APPEND | O.NONBLOCK)) | (fdflagsToOpen(flags) & (O.APPEND | O.NONBLOCK));
-  if (e.emulateBlocking) {
-    // Inherited stdio shares its open file description with the host: never change the
-    // host's mode; only what the guest sees.
-    if (flags & FDFLAGS.NONBLOCK) e.emulateBlocking = false;
+  if (e.sharedDescription) {
+    setSharedFlags(ctx, fd, e, current, next);
     return;
   }
   check(libc.fcntl(e.hostFd, F.SETFL, next));
+}
+
+/**
+ * fd_fdstat_set_flags on inherited stdio, whose open file description the host shares with
+ * its parent: F_SETFL there would change the parent's terminal or pipe too (fcntl(2): the
+ * status flags belong to the description, not the descriptor), so it is never called.
+ * - APPEND cannot be changed for the guest alone: `notsup`.
+ * - NONBLOCK over a description that is non-blocking already, or over a regular file or a
+ *   directory (where O_NONBLOCK changes nothing), only stops the emulated waiting.
+ * - NONBLOCK over a blocking pipe, FIFO or terminal: the guest gets a description of its own,
+ *   opened through /proc/self/fd (proc(5): opening the link opens the file itself, as a new
+ *   description), made non-blocking. It is the guest's from then on, as an ordinary descriptor.
+ *   A socket cannot be reopened that way (ENXIO): `notsup`.
+ * - Clearing NONBLOCK turns the emulated waiting back on.
+ */
+function setSharedFlags(ctx: Context, fd: number, e: FdEntry, current: number, next: number): void {
+  if ((next & O.APPEND) !== (current & O.APPEND)) fail(errno.notsup);
+  const nonblock = (next & O.NONBLOCK) !== 0;
+  const fileLike = e.filetype === FILETYPE.REGULAR_FILE || e.filetype === FILETYPE.DIRECTORY;
+  if (!nonblock || (current & O.NONBLOCK) !== 0 || fileLike) {
+    e.emulateBlocking = !nonblock;
+    return;
+  }
+  const own = libc.openat(AT.FDCWD, `/proc/self/fd/${e.hostFd}`, (current & O.ACCMODE) | O.NONBLOCK | O.CLOEXEC | O.NOCTTY, 0);
+  if (own === -ENXIO) fail(errno.notsup);
+  check(own);
+  const mine = new FdEntry(own, e.filetype, e.rightsBase, e.rightsInheriting);
+  mine.revoked = e.revoked;
+  mine.pending = e.pending;
+  closeEntry(ctx.fds.replace(fd, mine));
 }
 
 /** Rights only narrow (witx: "fd_fdstat_set_rights ... can only remove rights"). */
@@ -92,7 +123,11 @@ export function fd_filestat_get(ctx: Context, fd: number): Filestat {
   if (e.hostFd < 0) {
     return { dev: 0n, ino: 0n, filetype: e.filetype, nlink: 1n, size: 0n, atim: 0n, mtim: 0n, ctim: 0n };
   }
-  return statFd(e.hostFd);
+  const st = statFd(e.hostFd);
+  // st_mode says S_IFSOCK for every socket; the entry knows datagram from stream (SO_TYPE),
+  // and fd_fdstat_get reports that, so both calls agree.
+  if (st.filetype === FILETYPE.SOCKET_STREAM) st.filetype = e.filetype;
+  return st;
 }
 
 export function fd_filestat_set_size(ctx: Context, fd: number, size: bigint): void {
