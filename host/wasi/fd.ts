@@ -9,8 +9,6 @@ import { FILETYPE, R, maxRights } from '../sandbox/rights.js';
 import { ADVICE_MAX, FDFLAGS, WHENCE } from './abi.js';
 import { statFd, utimensTimes, type Filestat } from './stat.js';
 
-const ENXIO = 6; // asm-generic/errno-base.h: opening a socket through /proc/self/fd
-
 /** WASI fdflags <-> open(2) status flags. RSYNC is O_SYNC on Linux (fcntl.h). */
 export function fdflagsToOpen(flags: number): number {
   let o = 0;
@@ -77,7 +75,7 @@ export function fd_fdstat_set_flags(ctx: Context, fd: number, flags: number): vo
  * - NONBLOCK over a blocking pipe, FIFO or terminal: the guest gets a description of its own,
  *   opened through /proc/self/fd (proc(5): opening the link opens the file itself, as a new
  *   description), made non-blocking. It is the guest's from then on, as an ordinary descriptor.
- *   A socket cannot be reopened that way (ENXIO): `notsup`.
+ *   A socket cannot be reopened that way (open(2) says ENXIO): `notsup`.
  * - Clearing NONBLOCK turns the emulated waiting back on.
  */
 function setSharedFlags(ctx: Context, fd: number, e: FdEntry, current: number, next: number): void {
@@ -88,9 +86,8 @@ function setSharedFlags(ctx: Context, fd: number, e: FdEntry, current: number, n
     e.emulateBlocking = !nonblock;
     return;
   }
-  const own = libc.openat(AT.FDCWD, `/proc/self/fd/${e.hostFd}`, (current & O.ACCMODE) | O.NONBLOCK | O.CLOEXEC | O.NOCTTY, 0);
-  if (own === -ENXIO) fail(errno.notsup);
-  check(own);
+  if (e.filetype === FILETYPE.SOCKET_STREAM || e.filetype === FILETYPE.SOCKET_DGRAM) fail(errno.notsup);
+  const own = check(libc.openat(AT.FDCWD, `/proc/self/fd/${e.hostFd}`, (current & O.ACCMODE) | O.NONBLOCK | O.CLOEXEC | O.NOCTTY, 0));
   const mine = new FdEntry(own, e.filetype, e.rightsBase, e.rightsInheriting);
   mine.revoked = e.revoked;
   mine.pending = e.pending;
