@@ -211,14 +211,14 @@ function freePort(): number {
   return port;
 }
 
-cli('send-file serves the file and stops cleanly on SIGTERM, freeing the port', async () => {
+for (const signal of ['SIGTERM', 'SIGINT'] as const) cli(`send-file serves the file and stops cleanly on ${signal}, freeing the port`, async () => {
   const port = freePort();
   const p = spawnCli(['send-file', '--listen', `127.0.0.1:${port}`, '--workers', '2', join(ROOT, 'examples', 'hello.txt')]);
   await new Promise<void>((resolve) => p.child.stdout.once('data', () => resolve()));
   const got = await fetch(port);
   assert.is(got.toString(), readFileSync(join(ROOT, 'examples', 'hello.txt'), 'utf8'));
   await settle();
-  p.child.kill('SIGTERM');
+  p.child.kill(signal);
   assert.is(await p.exited, 0);
   const out = p.out;
   assert.match(out, new RegExp(`^serving .*hello\\.txt \\(\\d+ bytes\\) on 127\\.0\\.0\\.1:${port} with 2 workers\\n`));
