@@ -82,7 +82,7 @@ for (let i: u32 = 0; i < <u32>listeners; i++) {
   if (e != 0) { process.stderr.write("send_file: listener " + (3 + i).toString() + ": errno " + e.toString() + "\n"); process.exit(2); }
 }
 
-let conns = new Array<Conn>();
+const conns = new Array<Conn>();
 let nextId: u32 = 1;
 let finished: i64 = 0;
 let capacity = 0;
@@ -177,8 +177,10 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   // A connection is served when poll says it is ready (a new one is tried at once); it
   // leaves the list, closed, when it aborted, when its client took nothing for --timeout-ms,
   // or when its client closed or lingered too long.
+  // Kept connections are compacted in place, as C would: a new array per wakeup is garbage
+  // in proportion to the open connections, which idle clients make many.
   const t = now();
-  const kept = new Array<Conn>();
+  let kept = 0;
   for (let i = 0; i < conns.length; i++) {
     const c = conns[i];
     let open = true;
@@ -191,8 +193,8 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
       open = false;
     }
     if (open && c.draining && t - c.start > LINGER_NS) open = false;
-    if (open) kept.push(c);
+    if (open) conns[kept++] = c;
     else { fd_close(c.fd); finished++; }
   }
-  conns = kept;
+  conns.length = kept;
 }

@@ -25,8 +25,7 @@ import { FILETYPE, R } from '../sandbox/rights.js';
 import { CLOCK, EVENT, EVENT_FD_READWRITE_HANGUP, EVENTTYPE, SUBSCRIPTION, SUBSCRIPTION_CLOCK_ABSTIME } from './abi.js';
 import { statFd } from './stat.js';
 
-/** struct pollfd { int fd; short events; short revents; } and its bits (asm-generic/poll.h). */
-const POLLFD_SIZE = 8;
+/** struct pollfd's event bits (asm-generic/poll.h). */
 const POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
 const FIONREAD = 0x541b; // asm-generic ioctls, the same on x86-64 and arm64
 const EINTR = 4;
@@ -40,11 +39,13 @@ const clockNow = Buffer.alloc(16);
 const timeout = Buffer.alloc(16);
 const count = Buffer.alloc(4);
 /** The pollfd array, reused across calls and grown on demand (one slot per fd subscription). */
-let pollfds = Buffer.alloc(64 * POLLFD_SIZE);
+let pollfds = new Int32Array(2 * 64);
 
-interface Event { userdata: bigint; error: number; type: number; nbytes: bigint; flags: number }
-interface Clock { userdata: bigint; deadline: bigint; clock: number }
-interface Polled { userdata: bigint; type: number; entry: FdEntry }
+// Userdata travels as two u32 halves: a guest with thousands of subscriptions per call pays
+// for every BigInt made per subscription, and the host never interprets the value.
+interface Event { lo: number; hi: number; error: number; type: number; nbytes: bigint; flags: number }
+interface Clock { lo: number; hi: number; deadline: bigint; clock: number }
+interface Polled { lo: number; hi: number; type: number; entry: FdEntry }
 
 function now(clock: number): bigint {
   if (libc.clock_gettime(clock, clockNow) < 0) fail(errno.inval);
@@ -58,57 +59,75 @@ function fileRemaining(e: FdEntry): bigint {
   return pos >= 0 && size > BigInt(pos) ? size - BigInt(pos) : 0n;
 }
 
-function pollfdArray(n: number): Buffer {
-  if (pollfds.length < n * POLLFD_SIZE) pollfds = Buffer.alloc(Math.max(n, pollfds.length / POLLFD_SIZE * 2) * POLLFD_SIZE);
+/** struct pollfd { int fd; short events, revents; }: 2 int32 slots each. */
+function pollfdArray(n: number): Int32Array {
+  if (pollfds.length < 2 * n) pollfds = new Int32Array(2 * Math.max(n, pollfds.length));
   return pollfds;
+}
+
+/** A DataView of exactly [ptr, ptr + len) of guest memory, checked once (`fault` outside). */
+function view(ctx: Context, ptr: number, len: number): DataView {
+  const b = ctx.mem.bytes(ptr, len);
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Writes the events for the subscriptions at `inPtr` into `outPtr`; returns how many. */
 export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: number): number {
-  const { mem } = ctx;
   if (n === 0) fail(errno.inval);
-  mem.check(inPtr, n * SUBSCRIPTION.SIZE);
-  mem.check(outPtr, n * EVENT.SIZE);
+  // Both ranges are checked before anything is read; neither call below can grow memory,
+  // so the views stay valid for the whole call.
+  const subs = view(ctx, inPtr, n * SUBSCRIPTION.SIZE);
+  ctx.mem.check(outPtr, n * EVENT.SIZE);
 
   const events: Event[] = [];
   const clocks: Clock[] = [];
   const polled: Polled[] = [];
   for (let i = 0; i < n; i++) {
-    const s = inPtr + i * SUBSCRIPTION.SIZE;
-    const userdata = mem.u64(s + SUBSCRIPTION.USERDATA);
-    const type = mem.u8At(s + SUBSCRIPTION.TAG);
-    const immediate = (error: number, nbytes = 0n) => events.push({ userdata, error, type, nbytes, flags: 0 });
+    const s = i * SUBSCRIPTION.SIZE;
+    const lo = subs.getUint32(s + SUBSCRIPTION.USERDATA, true), hi = subs.getUint32(s + SUBSCRIPTION.USERDATA + 4, true);
+    const type = subs.getUint8(s + SUBSCRIPTION.TAG);
+    let error = 0, nbytes = 0n;
     if (type === EVENTTYPE.CLOCK) {
-      const clock = mem.u32(s + SUBSCRIPTION.CLOCK_ID);
-      const ns = mem.u64(s + SUBSCRIPTION.CLOCK_TIMEOUT);
-      const flags = mem.u16(s + SUBSCRIPTION.CLOCK_FLAGS);
-      if (clock !== CLOCK.REALTIME && clock !== CLOCK.MONOTONIC) { immediate(errno.inval); continue; }
-      clocks.push({ userdata, clock, deadline: flags & SUBSCRIPTION_CLOCK_ABSTIME ? ns : now(clock) + ns });
-    } else if (type === EVENTTYPE.FD_READ || type === EVENTTYPE.FD_WRITE) {
-      let entry: FdEntry;
-      try {
-        const direction = type === EVENTTYPE.FD_READ ? R.FD_READ : R.FD_WRITE;
-        entry = ctx.fds.getUnrevoked(mem.u32(s + SUBSCRIPTION.FD), R.POLL_FD_READWRITE | direction);
-      } catch (e) {
-        if (!(e instanceof WasiError)) throw e;
-        immediate(e.errno);
+      const clock = subs.getUint32(s + SUBSCRIPTION.CLOCK_ID, true);
+      const ns = subs.getBigUint64(s + SUBSCRIPTION.CLOCK_TIMEOUT, true);
+      const flags = subs.getUint16(s + SUBSCRIPTION.CLOCK_FLAGS, true);
+      if (clock === CLOCK.REALTIME || clock === CLOCK.MONOTONIC) {
+        clocks.push({ lo, hi, clock, deadline: flags & SUBSCRIPTION_CLOCK_ABSTIME ? ns : now(clock) + ns });
         continue;
       }
-      if (entry.pending !== null) immediate(0, BigInt(entry.pending.length));
-      else if (entry.hostFd < 0 || entry.filetype === FILETYPE.DIRECTORY) immediate(0);
-      else if (entry.filetype === FILETYPE.REGULAR_FILE) immediate(0, type === EVENTTYPE.FD_READ ? fileRemaining(entry) : 0n);
-      else polled.push({ userdata, type, entry });
+      error = errno.inval;
+    } else if (type === EVENTTYPE.FD_READ || type === EVENTTYPE.FD_WRITE) {
+      let entry: FdEntry | null = null;
+      try {
+        const direction = type === EVENTTYPE.FD_READ ? R.FD_READ : R.FD_WRITE;
+        entry = ctx.fds.getUnrevoked(subs.getUint32(s + SUBSCRIPTION.FD, true), R.POLL_FD_READWRITE | direction);
+      } catch (e) {
+        if (!(e instanceof WasiError)) throw e;
+        error = e.errno;
+      }
+      if (entry !== null) {
+        if (entry.pending !== null) nbytes = BigInt(entry.pending.length);
+        else if (entry.hostFd < 0 || entry.filetype === FILETYPE.DIRECTORY) nbytes = 0n;
+        else if (entry.filetype === FILETYPE.REGULAR_FILE) nbytes = type === EVENTTYPE.FD_READ ? fileRemaining(entry) : 0n;
+        else {
+          polled.push({ lo, hi, type, entry });
+          continue;
+        }
+      }
     } else {
-      immediate(errno.inval);
+      error = errno.inval;
     }
+    events.push({ lo, hi, error, type, nbytes, flags: 0 }); // an immediate event
   }
 
   const fds = pollfdArray(polled.length);
+  const fds16 = new Int16Array(fds.buffer);
   for (let i = 0; i < polled.length; i++) {
-    fds.writeInt32LE(polled[i].entry.hostFd, i * POLLFD_SIZE);
-    fds.writeInt16LE(polled[i].type === EVENTTYPE.FD_READ ? POLLIN : POLLOUT, i * POLLFD_SIZE + 4);
-    fds.writeInt16LE(0, i * POLLFD_SIZE + 6);
+    fds[2 * i] = polled[i].entry.hostFd;
+    fds16[4 * i + 2] = polled[i].type === EVENTTYPE.FD_READ ? POLLIN : POLLOUT;
+    fds16[4 * i + 3] = 0;
   }
+  const fdsBytes = new Uint8Array(fds.buffer);
   const stop = ctx.stop;
   // One pass at least, so that descriptors ready now are reported with the immediate events;
   // more only while nothing is ready.
@@ -125,15 +144,16 @@ export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: numb
       timeout.writeBigInt64LE(wait / 1_000_000_000n, 0);
       timeout.writeBigInt64LE(wait % 1_000_000_000n, 8);
     }
-    const r = libc.ppoll(polled.length > 0 ? fds : null, polled.length, wait === null ? null : timeout, null);
+    const r = libc.ppoll(polled.length > 0 ? fdsBytes : null, polled.length, wait === null ? null : timeout, null);
     if (r !== -EINTR) check(r);
     if (stop !== null && stop[0] !== 0) throw new ProcExit(128 + stop[0]);
-    for (let i = 0; r > 0 && i < polled.length; i++) {
-      const revents = fds.readInt16LE(i * POLLFD_SIZE + 6);
+    for (let i = 0, found = 0; found < r && i < polled.length; i++) {
+      const revents = fds16[4 * i + 3];
       if (revents === 0) continue;
+      found++;
       const p = polled[i];
       if (revents & POLLNVAL) {
-        events.push({ userdata: p.userdata, error: errno.badf, type: p.type, nbytes: 0n, flags: 0 });
+        events.push({ lo: p.lo, hi: p.hi, error: errno.badf, type: p.type, nbytes: 0n, flags: 0 });
         continue;
       }
       let nbytes = 0n;
@@ -141,22 +161,25 @@ export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: numb
         nbytes = BigInt(count.readInt32LE(0));
       }
       const flags = revents & (POLLHUP | POLLERR) ? EVENT_FD_READWRITE_HANGUP : 0;
-      events.push({ userdata: p.userdata, error: 0, type: p.type, nbytes, flags });
+      events.push({ lo: p.lo, hi: p.hi, error: 0, type: p.type, nbytes, flags });
     }
     for (const c of clocks) {
-      if (now(c.clock) >= c.deadline) events.push({ userdata: c.userdata, error: 0, type: EVENTTYPE.CLOCK, nbytes: 0n, flags: 0 });
+      if (now(c.clock) >= c.deadline) events.push({ lo: c.lo, hi: c.hi, error: 0, type: EVENTTYPE.CLOCK, nbytes: 0n, flags: 0 });
     }
   }
 
+  if (events.length === 0) return 0;
+  const out = view(ctx, outPtr, events.length * EVENT.SIZE);
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).fill(0);
   for (let i = 0; i < events.length; i++) {
     const ev = events[i];
-    const o = outPtr + i * EVENT.SIZE;
-    mem.bytes(o, EVENT.SIZE).fill(0);
-    mem.setU64(o + EVENT.USERDATA, ev.userdata);
-    mem.setU16(o + EVENT.ERROR, ev.error);
-    mem.setU8(o + EVENT.TYPE, ev.type);
-    mem.setU64(o + EVENT.NBYTES, ev.nbytes);
-    mem.setU16(o + EVENT.FLAGS, ev.flags);
+    const o = i * EVENT.SIZE;
+    out.setUint32(o + EVENT.USERDATA, ev.lo, true);
+    out.setUint32(o + EVENT.USERDATA + 4, ev.hi, true);
+    out.setUint16(o + EVENT.ERROR, ev.error, true);
+    out.setUint8(o + EVENT.TYPE, ev.type);
+    out.setBigUint64(o + EVENT.NBYTES, ev.nbytes, true);
+    out.setUint16(o + EVENT.FLAGS, ev.flags, true);
   }
   return events.length;
 }
