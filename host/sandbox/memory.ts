@@ -59,6 +59,16 @@ export class GuestMemory {
     return this.u8.subarray(p, p + (len >>> 0));
   }
 
+  /**
+   * Checks [ptr, ptr + len) and returns the view of all of memory, to be read at ptr and after
+   * without a check per field (for structures read in bulk). Valid until memory grows, which
+   * no host call does while it runs.
+   */
+  view(ptr: number, len: number): DataView {
+    this.check(ptr, len);
+    return this.dv;
+  }
+
   /** The host address of guest byte ptr, for structures the kernel reads or writes itself. */
   address(ptr: number, len: number): bigint {
     const p = this.check(ptr, len);

@@ -38,8 +38,10 @@ const STOP_SLICE_NS = 100_000_000n;
 const clockNow = Buffer.alloc(16);
 const timeout = Buffer.alloc(16);
 const count = Buffer.alloc(4);
-/** The pollfd array, reused across calls and grown on demand (one slot per fd subscription). */
+/** The pollfd array and its views, reused across calls and grown on demand (a slot per fd subscription). */
 let pollfds = new Int32Array(2 * 64);
+let pollfds16 = new Int16Array(pollfds.buffer);
+let pollfdBytes = new Uint8Array(pollfds.buffer);
 
 // Userdata travels as two u32 halves: a guest with thousands of subscriptions per call pays
 // for every BigInt made per subscription, and the host never interprets the value.
@@ -60,30 +62,27 @@ function fileRemaining(e: FdEntry): bigint {
 }
 
 /** struct pollfd { int fd; short events, revents; }: 2 int32 slots each. */
-function pollfdArray(n: number): Int32Array {
-  if (pollfds.length < 2 * n) pollfds = new Int32Array(2 * Math.max(n, pollfds.length));
-  return pollfds;
-}
-
-/** A DataView of exactly [ptr, ptr + len) of guest memory, checked once (`fault` outside). */
-function view(ctx: Context, ptr: number, len: number): DataView {
-  const b = ctx.mem.bytes(ptr, len);
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+function growPollfds(n: number): void {
+  if (pollfds.length >= 2 * n) return;
+  pollfds = new Int32Array(2 * Math.max(n, pollfds.length));
+  pollfds16 = new Int16Array(pollfds.buffer);
+  pollfdBytes = new Uint8Array(pollfds.buffer);
 }
 
 /** Writes the events for the subscriptions at `inPtr` into `outPtr`; returns how many. */
 export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: number): number {
   if (n === 0) fail(errno.inval);
-  // Both ranges are checked before anything is read; neither call below can grow memory,
-  // so the views stay valid for the whole call.
-  const subs = view(ctx, inPtr, n * SUBSCRIPTION.SIZE);
+  // Both ranges are checked before anything is read; nothing below can grow memory, so the
+  // view stays valid for the whole call. Offsets into it are absolute guest addresses.
   ctx.mem.check(outPtr, n * EVENT.SIZE);
+  const subs = ctx.mem.view(inPtr, n * SUBSCRIPTION.SIZE);
+  inPtr >>>= 0;
 
   const events: Event[] = [];
   const clocks: Clock[] = [];
   const polled: Polled[] = [];
   for (let i = 0; i < n; i++) {
-    const s = i * SUBSCRIPTION.SIZE;
+    const s = inPtr + i * SUBSCRIPTION.SIZE;
     const lo = subs.getUint32(s + SUBSCRIPTION.USERDATA, true), hi = subs.getUint32(s + SUBSCRIPTION.USERDATA + 4, true);
     const type = subs.getUint8(s + SUBSCRIPTION.TAG);
     let error = 0, nbytes = 0n;
@@ -120,14 +119,13 @@ export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: numb
     events.push({ lo, hi, error, type, nbytes, flags: 0 }); // an immediate event
   }
 
-  const fds = pollfdArray(polled.length);
-  const fds16 = new Int16Array(fds.buffer);
+  growPollfds(polled.length);
+  const fds = pollfds, fds16 = pollfds16;
   for (let i = 0; i < polled.length; i++) {
     fds[2 * i] = polled[i].entry.hostFd;
     fds16[4 * i + 2] = polled[i].type === EVENTTYPE.FD_READ ? POLLIN : POLLOUT;
     fds16[4 * i + 3] = 0;
   }
-  const fdsBytes = new Uint8Array(fds.buffer);
   const stop = ctx.stop;
   // One pass at least, so that descriptors ready now are reported with the immediate events;
   // more only while nothing is ready.
@@ -144,7 +142,7 @@ export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: numb
       timeout.writeBigInt64LE(wait / 1_000_000_000n, 0);
       timeout.writeBigInt64LE(wait % 1_000_000_000n, 8);
     }
-    const r = libc.ppoll(polled.length > 0 ? fdsBytes : null, polled.length, wait === null ? null : timeout, null);
+    const r = libc.ppoll(polled.length > 0 ? pollfdBytes : null, polled.length, wait === null ? null : timeout, null);
     if (r !== -EINTR) check(r);
     if (stop !== null && stop[0] !== 0) throw new ProcExit(128 + stop[0]);
     for (let i = 0, found = 0; found < r && i < polled.length; i++) {
@@ -169,11 +167,12 @@ export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: numb
   }
 
   if (events.length === 0) return 0;
-  const out = view(ctx, outPtr, events.length * EVENT.SIZE);
-  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).fill(0);
+  ctx.mem.bytes(outPtr, events.length * EVENT.SIZE).fill(0);
+  const out = ctx.mem.view(outPtr, events.length * EVENT.SIZE);
+  outPtr >>>= 0;
   for (let i = 0; i < events.length; i++) {
     const ev = events[i];
-    const o = i * EVENT.SIZE;
+    const o = outPtr + i * EVENT.SIZE;
     out.setUint32(o + EVENT.USERDATA, ev.lo, true);
     out.setUint32(o + EVENT.USERDATA + 4, ev.hi, true);
     out.setUint16(o + EVENT.ERROR, ev.error, true);
