@@ -208,10 +208,11 @@ async function main(): Promise<void> {
     `load average at start: ${load()}\n`);
 
   if (only.has('a')) reportCalls(await perCall(callsExe));
-  const file = only.has('b') || only.has('c') ? bigFile() : '';
+  const servers = loadExe !== null && cServer !== null;
+  const file = only.has('b') || (only.has('c') && servers) ? bigFile() : '';
   if (only.has('b')) reportStream(await throughput(sinkExe, file), sinkExe);
   if (only.has('c') || only.has('d')) {
-    if (loadExe && cServer) {
+    if (servers) {
       await serverBench({ work, load: loadExe, cServer, bigFile: file, bigSize: SIZE, quick, sections: only });
     } else {
       console.log('(c), (d): skipped: the server bench needs a C compiler (cc) for its client and its C baseline');
