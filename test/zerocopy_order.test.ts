@@ -15,6 +15,7 @@ import { errno, errnoName, fromLinux } from '../host/sandbox/errno.js';
 import { R } from '../host/sandbox/rights.js';
 import { Caller, tcpPair } from './helpers/imports.js';
 import { openFds, tempDir } from './helpers/guest.js';
+import { settledFds } from './helpers/fds.js';
 
 /**
  * r, w, a: a file opened for reading, writing, appending; dir: a directory; pr: a pipe's read
@@ -191,8 +192,8 @@ let sandboxed = new Map<string, string>();
 let fdsBefore: string[] = [];
 
 const order = suite('the order of checks: the sandbox against Linux for every pair of descriptor kinds');
-order.before(() => {
-  fdsBefore = openFds();
+order.before(async () => {
+  fdsBefore = await settledFds();
   const sides = [tempDir('wzc-order-n-'), tempDir('wzc-order-s-')];
   try {
     for (const d of sides) {
