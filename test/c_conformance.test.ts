@@ -117,6 +117,8 @@ const expectations: [string, RegExp][] = [
   ['sendfile into a pipe', /errno=success n=8 off=14 .* data=3637383961626364$/],
   ['sendfile into a full non-blocking pipe is again and moves nothing', /errno=again n=0 off=0 pos_in=0 /],
   ['pipe with an unknown flag is inval', /errno=inval /],
+  ['pipe with a NULL array is fault', /errno=fault /],
+  ['sendfile with a NULL result pointer is fault and moves nothing', /errno=fault n=0 off=- pos_in=0 pos_out=0 data=empty$/],
   ['splice from a file at an offset into a pipe', /errno=success n=5 off=7 pos_in=0 .* data=3233343536$/],
   ['splice from a pipe into a file advances the file position', /errno=success n=3 .* pos_out=3 data=58595a$/],
   ['splice with an offset on the pipe side is spipe', /errno=spipe /],
