@@ -15,7 +15,6 @@ import { errno, errnoName, fromLinux } from '../host/sandbox/errno.js';
 import { R } from '../host/sandbox/rights.js';
 import { Caller, tcpPair } from './helpers/imports.js';
 import { openFds, tempDir } from './helpers/guest.js';
-import { settledFds } from './helpers/fds.js';
 
 /**
  * r, w, a: a file opened for reading, writing, appending; dir: a directory; pr: a pipe's read
@@ -193,7 +192,7 @@ let fdsBefore: string[] = [];
 
 const order = suite('the order of checks: the sandbox against Linux for every pair of descriptor kinds');
 order.before(async () => {
-  fdsBefore = await settledFds();
+  fdsBefore = openFds();
   const sides = [tempDir('wzc-order-n-'), tempDir('wzc-order-s-')];
   try {
     for (const d of sides) {

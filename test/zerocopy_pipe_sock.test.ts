@@ -7,7 +7,6 @@ import * as libc from '../host/native/libc.js';
 import { F, O } from '../host/native/platform.js';
 import { errno, errnoName, fromLinux } from '../host/sandbox/errno.js';
 import { Caller, tcpPair } from './helpers/imports.js';
-import { settledFds } from './helpers/fds.js';
 import { openFds } from './helpers/guest.js';
 
 const RET = 0x100;
@@ -59,7 +58,7 @@ function withCaller(body: (c: Caller, host: number[]) => void): void {
 
 // ---------------------------------------------------------------------------------------
 const pipes = suite('zerocopy.pipe');
-pipes.before(async () => { fdsBefore = await settledFds(); });
+pipes.before(async () => { fdsBefore = openFds(); });
 
 pipes('both host ends are close-on-exec, non-blocking exactly when NONBLOCK is asked', () => withCaller((c) => {
   for (const fdflags of [0, 4]) {
