@@ -1,8 +1,10 @@
-import { test } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUESTS, ROOT, runCli, tempDir } from './helpers/guest.js';
+
+const test = suite('the command line: run');
 
 const zcat = join(GUESTS, 'zcat.wasm');
 
