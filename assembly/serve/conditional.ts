@@ -54,9 +54,9 @@ export function listMatches(base: usize, s: u32, e: u32, etag: usize, elen: u32,
     while (i < e && load<u8>(base + i) != 0x22) i++;
     if (i >= e) return false;
     const te = ++i; // past the closing quote
-    if ((weak || !isWeak) && te - ts == elen && memory.compare(base + ts, etag, elen) == 0) return true;
     while (i < e && isSpace(load<u8>(base + i))) i++;
-    if (i < e && load<u8>(base + i) != 0x2c) return false;
+    if (i < e && load<u8>(base + i) != 0x2c) return false; // not a list element: malformed
+    if ((weak || !isWeak) && te - ts == elen && memory.compare(base + ts, etag, elen) == 0) return true;
   }
   return false;
 }
