@@ -4,6 +4,7 @@
 // answered as if nothing were there (404).
 import { path_open, fd_filestat_get, fd_close, filestat } from "bindings/wasi_snapshot_preview1";
 import { errno } from "../zerocopy";
+import * as log from "./log";
 
 export const TYPE_DIRECTORY: u8 = 3, TYPE_REGULAR: u8 = 4;
 
@@ -54,10 +55,12 @@ export function close(o: Opened): void {
 
 /**
  * The status for a failed open, as nginx's static module: not there (or not ours: a symlink
- * out of the docroot) 404; refused 403; anything else 500.
+ * out of the docroot; or a name that is not UTF-8, which no WASI path can be) 404; refused
+ * 403; anything else 500, said on stderr.
  */
 export function openStatus(e: u16): u16 {
-  if (e == errno.NOENT || e == errno.NOTDIR || e == errno.NAMETOOLONG || e == errno.NOTCAPABLE) return 404;
+  if (e == errno.NOENT || e == errno.NOTDIR || e == errno.NAMETOOLONG || e == errno.NOTCAPABLE || e == errno.ILSEQ) return 404;
   if (e == errno.ACCES || e == errno.PERM || e == errno.LOOP) return 403;
+  log.error("open: " + errno.name(e));
   return 500;
 }
