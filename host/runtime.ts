@@ -52,8 +52,8 @@ export interface SandboxOptions {
   /**
    * A host descriptor that becomes readable when the host asks for a graceful stop (the read
    * end of a pipe whose write end the host closes; run()'s `gracefulStop`). The guest gets a
-   * duplicate right after the listeners, named in its environment as STOP_FD=<number>, and
-   * watches it in its poll loop (docs/ABI.md, "Graceful stop").
+   * duplicate after the listeners, grants and preopens, named in its environment as
+   * STOP_FD=<number>, and watches it in its poll loop (docs/ABI.md, "Graceful stop").
    */
   stopNotice?: number;
 }
@@ -71,13 +71,8 @@ export class Sandbox {
     this.returnOnExit = options.returnOnExit ?? true;
     this.trace = traceSink(options.trace);
     const listen = options.listen ?? [];
-    // The stop descriptor comes right after the listeners, so its number is known up front.
-    const stopFd = options.stopNotice !== undefined ? 3 + listen.length : null;
-    const env = Object.entries({
-      ...options.env,
-      ...(listen.length ? { LISTEN_FDS: String(listen.length) } : {}),
-      ...(stopFd !== null ? { STOP_FD: String(stopFd) } : {}),
-    }).map(([k, v]) => `${k}=${v}`);
+    const env = Object.entries({ ...options.env, ...(listen.length ? { LISTEN_FDS: String(listen.length) } : {}) })
+      .map(([k, v]) => `${k}=${v}`);
     this.stopFlag = options.stopFlag ?? new Int32Array(new SharedArrayBuffer(4));
     this.ctx = { mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env, stop: this.stopFlag };
     try {
@@ -88,12 +83,10 @@ export class Sandbox {
         const hostFd = typeof l === 'number' ? dupCloexec(l) : listenOn(l);
         this.fds.insert(this.fds.adopt(hostFd, null, FILETYPE.SOCKET_STREAM), 3);
       }
-      if (options.stopNotice !== undefined) {
-        const at = this.fds.insert(this.fds.adopt(dupCloexec(options.stopNotice)), 3);
-        if (at !== stopFd) throw new Error(`the stop descriptor landed at ${at}, not ${stopFd}`);
-      }
       for (const hostFd of options.grant ?? []) this.fds.insert(this.fds.adopt(dupCloexec(hostFd)), 3);
       for (const [guest, host] of Object.entries(options.preopens ?? {})) this.preopen(guest, host);
+      // Last, so that the numbering of everything else is as without it.
+      if (options.stopNotice !== undefined) env.push(`STOP_FD=${this.fds.insert(this.fds.adopt(dupCloexec(options.stopNotice)), 3)}`);
     } catch (e) {
       this.close();
       throw e;

@@ -95,13 +95,15 @@ export function startServer(options: ServeOptions = {}): Server {
     for (const fd of owned) libc.close(fd);
     throw e;
   }
-  // The guests hold duplicates of the listeners: ours are closed when they have ended.
-  const done = running.finally(() => { for (const fd of owned) libc.close(fd); });
+  // The guests hold duplicates of the listeners. Ours are closed when a stop begins (the
+  // guests close theirs then), so that new connections are refused rather than left queued.
+  const closeOwned = () => { for (const fd of owned.splice(0)) libc.close(fd); };
+  const done = running.finally(closeOwned);
   return {
     urls,
     done,
-    stop: () => running.shutdown(grace * 1000).then(() => done),
-    kill: () => running.stop().then(() => done),
+    stop: () => { closeOwned(); return running.shutdown(grace * 1000).then(() => done); },
+    kill: () => { closeOwned(); return running.stop().then(() => done); },
   };
 }
 
