@@ -43,6 +43,7 @@ export interface Server {
   kill(): Promise<number[]>;
 }
 
+export const DEFAULT_LISTEN = '127.0.0.1:8080';
 const GUEST = fileURLToPath(new URL('../guests/serve.wasm', import.meta.url));
 let compiled: WebAssembly.Module | null = null;
 
@@ -69,7 +70,7 @@ export function startServer(options: ServeOptions = {}): Server {
   const owned: number[] = [];
   const listen: number[] = [];
   try {
-    for (const spec of options.listen?.length ? options.listen : ['127.0.0.1:8080']) {
+    for (const spec of options.listen?.length ? options.listen : [DEFAULT_LISTEN]) {
       if (spec === 'systemd') listen.push(...systemdListeners());
       else {
         const fd = listenOn(spec, { noDelay: true });

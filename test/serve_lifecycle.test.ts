@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { boundPort, listenOn } from '../host/listen.js';
 import { run } from '../host/workers.js';
-import { GUESTS, ROOT, loadGuest, openFds, runGuest, tempDir } from './helpers/guest.js';
+import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli, runGuest, tempDir } from './helpers/guest.js';
 import { get, request, Conn } from './helpers/http.js';
 import { startTestServer, waitFor, writeTree } from './helpers/serve.js';
 
@@ -159,10 +159,9 @@ many.run();
 // ---------------------------------------------------------------------------------------
 const proc = suite('serve: in its own process');
 
-/** Runs host/serve.ts's serveCommand in a child process, through `sh -c` (for ulimit, LISTEN_PID). */
-function child(shell: string, options: object, extraFds: number[] = []) {
-  const main = join(ROOT, 'build', 'test', 'helpers', 'serve_main.js');
-  const p = spawn('sh', ['-c', `${shell}; exec "$0" "$1" "$2"`, process.execPath, main, JSON.stringify(options)],
+/** Runs `wasm-zerocopy serve ARGS` in a child process, through `sh -c` (for ulimit, LISTEN_PID). */
+function child(shell: string, args: string[], extraFds: number[] = []) {
+  const p = spawn('sh', ['-c', `${shell}; exec "$0" "$@"`, process.execPath, CLI, 'serve', ...args],
     { stdio: ['ignore', 'pipe', 'pipe', ...extraFds] });
   let out = '', err = '';
   p.stdout!.on('data', (d) => { out += d; });
@@ -177,7 +176,7 @@ proc('out of descriptors it pauses accepting instead of spinning, and recovers',
   const free = listenOn('127.0.0.1:0');
   const port = boundPort(free);
   closeSync(free);
-  const c = child('ulimit -n 100', { root: dir, listen: [`127.0.0.1:${port}`], quiet: true });
+  const c = child('ulimit -n 100', ['--quiet', '--listen', `127.0.0.1:${port}`, dir]);
   const holders: Conn[] = [];
   try {
     await waitFor('the server to start', () => c.out.includes('serving'), 20_000);
@@ -208,7 +207,7 @@ proc('--listen systemd takes the sockets of socket activation (LISTEN_FDS, LISTE
   const listener = listenOn('127.0.0.1:0');
   const port = boundPort(listener);
   // As systemd does: the socket at descriptor 3, LISTEN_PID set to the server's own pid.
-  const c = child('export LISTEN_FDS=1 LISTEN_PID=$$', { root: dir, listen: ['systemd'] }, [listener]);
+  const c = child('export LISTEN_FDS=1 LISTEN_PID=$$', ['--listen', 'systemd', dir], [listener]);
   closeSync(listener);
   try {
     await waitFor('the server to start', () => c.out.includes('serving'), 20_000);
@@ -224,9 +223,51 @@ proc('--listen systemd takes the sockets of socket activation (LISTEN_FDS, LISTE
 }, { timeout: 60_000 });
 
 proc('--listen systemd without sockets for this process is a one-line error', async () => {
-  const c = child('export LISTEN_FDS=1 LISTEN_PID=1', { root: '.', listen: ['systemd'] });
+  const c = child('export LISTEN_FDS=1 LISTEN_PID=1', ['--listen', 'systemd', '.']);
   const code = await c.exited;
   assert.is.not(code, 0);
   assert.match(c.err, /--listen systemd: the sockets are for process 1, not this one \(\d+\)/);
 });
 proc.run();
+
+// ---------------------------------------------------------------------------------------
+const cli = suite('serve: the command line');
+
+cli('serve DIR prints its URL and serves until SIGTERM, exit 0', async () => {
+  const dir = tempDir('wzc-lc-');
+  writeTree(dir, { 'index.html': '<p>hi</p>\n' });
+  const free = listenOn('127.0.0.1:0');
+  const port = boundPort(free);
+  closeSync(free);
+  const c = child(':', ['--listen', `127.0.0.1:${port}`, '--workers', '2', dir]);
+  try {
+    await waitFor('the server to start', () => c.out.includes('stop with Ctrl-C'), 20_000);
+    assert.is(c.out, `serving ${dir} on http://127.0.0.1:${port}/ with 2 workers\nstop with Ctrl-C\n`);
+    const r = await request(port, get('/'));
+    assert.is(r.body.toString(), '<p>hi</p>\n');
+    await waitFor('the access log line', () => c.out.includes('"GET / HTTP/1.1" 200 10 "-" "-"'));
+    c.p.kill('SIGTERM');
+    assert.is(await c.exited, 0);
+  } finally {
+    c.p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, { timeout: 60_000 });
+
+const USAGE_ERRORS: [string[], RegExp][] = [
+  [['/nonexistent-dir'], /^wasm-zerocopy: no such directory: \/nonexistent-dir\n/],
+  [['--header-timeout', '0', '.'], /^wasm-zerocopy: --header-timeout 0: expected seconds from 0\.001 to 86400\n/],
+  [['--send-timeout', 'soon', '.'], /^wasm-zerocopy: --send-timeout soon: expected seconds from 0\.001 to 86400\n/],
+  [['--listen', 'localhost:80', '.'], /^wasm-zerocopy: --listen localhost:80: expected IPv4:PORT or \[IPv6\]:PORT\n/],
+  [['--workers', '0', '.'], /^wasm-zerocopy: --workers 0: expected a count from 1 to 1024\n/],
+  [['a', 'b'], /^wasm-zerocopy: serve takes one DIR, not also b\n/],
+];
+for (const [args, message] of USAGE_ERRORS) {
+  cli(`serve ${args.join(' ')} is a usage error, exit 2`, () => {
+    const r = runCli(['serve', ...args]);
+    assert.is(r.status, 2);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /\nusage: wasm-zerocopy serve \[OPTIONS\] \[DIR\]\n/);
+  });
+}
+cli.run();
