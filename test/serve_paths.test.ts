@@ -4,10 +4,13 @@
 // resolves every path with openat2(RESOLVE_BENEATH), which refuses the rest (404).
 import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { get, request } from './helpers/http.js';
 import { startTestServer, type TestServer } from './helpers/serve.js';
+import { GUESTS, loadGuest, tempDir } from './helpers/guest.js';
+import { Sandbox } from '../host/index.js';
+import { listenOn } from '../host/listen.js';
 
 const SECRET = 'TOP SECRET, outside the docroot';
 let s: TestServer;
@@ -117,3 +120,38 @@ paths('a directory swapped for a symlink to the outside during requests: never o
   assert.ok((seen.get(200) ?? 0) > 0 && (seen.get(404) ?? 0) > 0, `statuses seen: ${JSON.stringify([...seen])}`);
 }, { timeout: 30_000 });
 paths.run();
+
+// ---------------------------------------------------------------------------------------
+const rights = suite('serve: the docroot is read-only to the guest');
+
+rights('before any request, the guest drops every right on the docroot but open, stat, list and read', () => {
+  const root = tempDir('wzc-ro-');
+  const listener = listenOn('127.0.0.1:0');
+  const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  const calls: string[] = [];
+  // The trace sees each call as it returns; after the rights call the guest is stopped at its next one.
+  const sandbox = new Sandbox({
+    args: ['serve'], listen: [listener], preopens: { '/': root }, stdout: null, stderr: null, stopFlag,
+    trace: (line) => { calls.push(line); if (line.startsWith('fd_fdstat_set_rights')) Atomics.store(stopFlag, 0, 15); },
+  });
+  try {
+    const instance = new WebAssembly.Instance(loadGuest(join(GUESTS, 'serve.wasm')), sandbox.getImportObject());
+    assert.is(sandbox.start(instance), 128 + 15);
+  } finally {
+    sandbox.close();
+    closeSync(listener);
+    rmSync(root, { recursive: true, force: true });
+  }
+  const line = calls.find((l) => l.startsWith('fd_fdstat_set_rights'));
+  assert.ok(line, calls.join(''));
+  assert.not.ok(calls.some((l) => /^(sock_accept|sock_recv|poll_oneoff)/.test(l)), 'no request was read before');
+  const m = /fd=4, fs_rights_base=(\d+), fs_rights_inheriting=(\d+)\) = success/.exec(line!);
+  assert.ok(m, line);
+  // witx rights that write: fd_datasync, fd_write, fd_allocate, path_create_directory,
+  // path_create_file, path_link_*, path_rename_*, path_filestat_set_*, fd_filestat_set_*,
+  // path_symlink, path_remove_directory, path_unlink_file, fd_fdstat_set_flags.
+  const WRITE = [0, 3, 4, 6, 8, 9, 10, 11, 12, 16, 17, 19, 20, 22, 23, 24, 25, 26].reduce((a, b) => a | (1 << b), 0);
+  assert.is(Number(m![1]) & WRITE, 0);
+  assert.is(Number(m![2]) & WRITE, 0);
+});
+rights.run();

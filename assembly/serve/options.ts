@@ -1,7 +1,12 @@
 // What the host tells the guest: argv for the settings, the environment for the descriptors
 // (LISTEN_FDS listeners from 3 on, systemd's convention; STOP_FD, the graceful-stop
 // descriptor, docs/ABI.md), and the docroot as the first preopened directory after them.
-import { fd_prestat_get, prestat } from "bindings/wasi_snapshot_preview1";
+import { fd_prestat_get, fd_fdstat_set_rights, prestat } from "bindings/wasi_snapshot_preview1";
+
+// witx rights: fd_read 1<<1, fd_seek 1<<2, path_open 1<<13, fd_readdir 1<<14,
+// path_readlink 1<<15, path_filestat_get 1<<18, fd_filestat_get 1<<21, poll_fd_readwrite 1<<27.
+const DOCROOT_RIGHTS: u64 = (1 << 13) | (1 << 14) | (1 << 15) | (1 << 18) | (1 << 21) | (1 << 27);
+const OPENED_RIGHTS: u64 = DOCROOT_RIGHTS | (1 << 1) | (1 << 2);
 
 export let listeners: u32 = 0;
 export let stopFd: i32 = -1;
@@ -46,5 +51,9 @@ export function parseOptions(): string | null {
     if (fd_prestat_get(fd, changetype<prestat>(prestat)) == 0 && load<u8>(prestat) == 0) { docroot = <i32>fd; break; }
   }
   if (docroot < 0) return "no docroot (no preopened directory after the listeners)";
+  // Read-only from here on, before any request is read: rights only narrow (WASI), so not even
+  // a guest subverted by a request could write, create, rename or delete beneath the docroot.
+  const e = fd_fdstat_set_rights(<u32>docroot, DOCROOT_RIGHTS, OPENED_RIGHTS);
+  if (e != 0) return "cannot make the docroot read-only: errno " + e.toString();
   return null;
 }

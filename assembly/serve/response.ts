@@ -212,10 +212,12 @@ function listing(res: Response, r: Request, plen: u32): void {
   if (r.method != Method.HEAD) res.mem(page, listingLength);
 }
 
+/** Last-Modified, ETag, Accept-Ranges (not on a 304: nothing follows it to take a range of), the encoding. */
 function fileFields(res: Response, mtime: i64, encoding: u32): void {
   out.str("Last-Modified: ");
   writeHttpDate(out, mtime);
-  out.str("\r\nETag: ").bytes(etag, etagLen).str("\r\nAccept-Ranges: bytes\r\n");
+  out.str("\r\nETag: ").bytes(etag, etagLen).crlf();
+  if (res.status != 304) out.str("Accept-Ranges: bytes\r\n");
   if (encoding != 0) out.str(encoding == BR ? "Content-Encoding: br\r\n" : "Content-Encoding: gzip\r\n");
   if (encoding != 0) out.str("Vary: Accept-Encoding\r\n");
 }
