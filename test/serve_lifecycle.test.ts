@@ -187,7 +187,8 @@ proc('out of descriptors it pauses accepting instead of spinning, and recovers',
     const t0 = ticks();
     await new Promise((r) => setTimeout(r, 1000));
     const used = ticks() - t0;
-    assert.ok(used < 50, `the server used ${used / 100} s of CPU in 1 s while out of descriptors`);
+    // Paused, it uses ~0.01 s; spinning on the readable listener it took ~0.3 s even on a loaded machine.
+    assert.ok(used < 10, `the server used ${used / 100} s of CPU in 1 s while out of descriptors`);
     for (const h of holders.splice(0)) h.close();
     await waitFor('accepting again', () => /accepting again/.test(c.err), 10_000).catch(() => null);
     const r = await request(port, get('/a.txt'));

@@ -95,18 +95,23 @@ bad.run();
 
 // ---------------------------------------------------------------------------------------
 const persist = suite('serve: persistent connections and pipelining (RFC 9112 9.3)');
-persist.before(() => { s = startTestServer({ 'a.txt': 'A', 'b.txt': 'BB', 'big.bin': Buffer.alloc(3 << 20, 9) }); });
+persist.before(() => { s = startTestServer({ 'a.txt': 'A', 'b.txt': 'BB', 'big.bin': Buffer.alloc(32 << 20, 9) }); });
 persist.after(() => s.close());
 
 persist('pipelined requests are answered in order on one connection, HEAD without a body', async () => {
   const c = new Conn(s.port);
   try {
     await c.connected();
+    // The client reads nothing for a while: the big response fills the socket and must wait
+    // for it to drain, and the requests after it are answered only then.
+    c.socket.pause();
     await c.write(get('/a.txt') + get('/big.bin') + get('/b.txt', {}, 'HEAD') + get('/nope') + get('/b.txt'));
+    await new Promise((r) => setTimeout(r, 300));
+    c.socket.resume();
     const got = [await c.reply(), await c.reply(), await c.reply(true), await c.reply(), await c.reply()];
     assert.equal(got.map((r) => r.status), [200, 200, 200, 404, 200]);
     assert.is(got[0].body.toString(), 'A');
-    assert.is(got[1].body.length, 3 << 20);
+    assert.is(got[1].body.length, 32 << 20);
     assert.is(got[2].headers['content-length'], '2');
     assert.is(got[4].body.toString(), 'BB');
     assert.not.ok(c.closed);
