@@ -16,16 +16,29 @@ export interface Reply {
 /** A connection that collects what arrives, and whether the server closed it. */
 export class Conn {
   readonly socket: Socket;
-  private buf = Buffer.alloc(0);
+  // What arrived, as chunks: joining them on every arrival would be quadratic for big bodies.
+  private chunks: Buffer[] = [];
+  private size = 0;
   closed = false;
   error: Error | null = null;
   private waiters: (() => void)[] = [];
 
   constructor(port: number, host = '127.0.0.1') {
     this.socket = connect(port, host);
-    this.socket.on('data', (d) => { this.buf = Buffer.concat([this.buf, d]); this.wake(); });
+    this.socket.on('data', (d) => { this.chunks.push(d); this.size += d.length; this.wake(); });
     this.socket.on('close', () => { this.closed = true; this.wake(); });
     this.socket.on('error', (e) => { this.error = e; });
+  }
+
+  /** Everything received and not yet read, joined. */
+  private get buf(): Buffer {
+    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
+    return this.chunks[0];
+  }
+
+  private set buf(b: Buffer) {
+    this.chunks = [b];
+    this.size = b.length;
   }
 
   private wake(): void {
@@ -45,9 +58,9 @@ export class Conn {
   }
 
   /** Waits until `ready()` holds for the bytes received, or the connection closed, or `ms` passed. */
-  private async until(ready: (b: Buffer) => boolean, ms: number): Promise<void> {
+  private async until(ready: () => boolean, ms: number): Promise<void> {
     const deadline = Date.now() + ms;
-    while (!ready(this.buf) && !this.closed) {
+    while (!ready() && !this.closed) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no complete response within ${ms} ms; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`);
       await new Promise<void>((resolve) => {
@@ -60,7 +73,11 @@ export class Conn {
   /** Reads one response; `noBody` for a response to HEAD. */
   async reply(noBody = false, ms = 10_000): Promise<Reply> {
     let parsed: { reply: Reply; length: number } | null = null;
-    await this.until((b) => (parsed = parseReply(b, noBody)) !== null, ms);
+    // First the head, then (without joining chunks meanwhile) until the whole body is there.
+    let need = 0;
+    await this.until(() => (need = needed(this.buf, noBody)) > 0, ms);
+    await this.until(() => this.size >= need, ms);
+    parsed = parseReply(this.buf, noBody);
     if (parsed === null) throw new Error(`the connection closed before a complete response; got ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`);
     const { reply, length } = parsed;
     this.buf = this.buf.subarray(length);
@@ -79,6 +96,16 @@ export class Conn {
   get pending(): Buffer { return this.buf; }
 
   close(): void { this.socket.destroy(); }
+}
+
+/** The bytes the response at the start of `b` takes, head and body, once its head is there; else 0. */
+function needed(b: Buffer, noBody: boolean): number {
+  const end = b.indexOf('\r\n\r\n');
+  if (end < 0) return 0;
+  const status = Number(b.subarray(9, 12).toString('latin1'));
+  const m = /\r\ncontent-length: *(\d+)/i.exec(b.subarray(0, end).toString('latin1'));
+  const length = noBody || status === 304 || status === 204 || status < 200 || !m ? 0 : Number(m[1]);
+  return end + 4 + length;
 }
 
 /** Parses one response at the start of `b`, or null if it is not all there yet. */
