@@ -4,9 +4,9 @@
 // resolves every path with openat2(RESOLVE_BENEATH), which refuses the rest (404).
 import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
-import { closeSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { get, request } from './helpers/http.js';
+import { get, request, Conn } from './helpers/http.js';
 import { startTestServer, type TestServer } from './helpers/serve.js';
 import { GUESTS, loadGuest, tempDir } from './helpers/guest.js';
 import { Sandbox } from '../host/index.js';
@@ -155,3 +155,59 @@ rights('before any request, the guest drops every right on the docroot but open,
   assert.is(Number(m![2]) & WRITE, 0);
 });
 rights.run();
+
+// ---------------------------------------------------------------------------------------
+const cache = suite('serve: open files are kept, but every request sees the file as it is now');
+let c: TestServer;
+cache.before(() => { c = startTestServer({ 'f.txt': 'first', 'big.bin': Buffer.alloc(100_000, 1) }); });
+cache.after(() => c.close());
+
+const WHOLE_SECOND = new Date('2024-01-02T03:04:05Z');
+const CHANGES: [string, (p: string) => void, number, string | null][] = [
+  ['rewritten, same size', (p) => writeFileSync(p, 'FIRST'), 200, 'FIRST'],
+  ['rewritten, same size, its modification time put back (only the change time tells)', (p) => {
+    writeFileSync(p, 'fIrSt');
+    utimesSync(p, WHOLE_SECOND, WHOLE_SECOND);
+    assert.is(statSync(p, { bigint: true }).mtimeNs, BigInt(WHOLE_SECOND.getTime()) * 1_000_000n);
+  }, 200, 'fIrSt'],
+  ['grown', (p) => writeFileSync(p, 'first and more'), 200, 'first and more'],
+  ['deleted', (p) => rmSync(p), 404, null],
+  ['replaced by a symlink that leads out', (p) => { rmSync(p); symlinkSync(join(outside, 'secret.txt'), p); }, 404, null],
+  ['replaced by a directory', (p) => { rmSync(p); mkdirSync(p); }, 301, null],
+];
+for (const [what, change, status, body] of CHANGES) {
+  cache(`a file ${what} after it was served: ${status}${body ? ` "${body}"` : ''}`, async () => {
+    const p = join(c.root, 'f.txt');
+    rmSync(p, { recursive: true, force: true });
+    writeFileSync(p, 'first');
+    utimesSync(p, WHOLE_SECOND, WHOLE_SECOND);
+    for (let i = 0; i < 3; i++) assert.is((await request(c.port, get('/f.txt'))).body.toString(), 'first');
+    change(p);
+    const r = await request(c.port, get('/f.txt'));
+    assert.is(r.status, status);
+    if (body !== null) assert.is(r.body.toString(), body);
+    assert.not.match(r.body.toString(), /SECRET/);
+  });
+}
+
+cache('a big file changed while a response from its old version is in flight: both are right', async () => {
+  const p = join(c.root, 'big.bin');
+  const slow = new Conn(c.port);
+  try {
+    await slow.connected();
+    slow.socket.pause();
+    await slow.write(get('/big.bin'));
+    await new Promise((r) => setTimeout(r, 100));
+    // A new file at that path (rename over it): the old one stays open for the response in flight.
+    writeFileSync(p + '.new', Buffer.alloc(50_000, 2));
+    renameSync(p + '.new', p);
+    const fresh = await request(c.port, get('/big.bin'));
+    assert.ok(fresh.body.equals(Buffer.alloc(50_000, 2)));
+    slow.socket.resume();
+    const old = await slow.reply();
+    assert.ok(old.body.equals(Buffer.alloc(100_000, 1)));
+  } finally {
+    slow.close();
+  }
+});
+cache.run();

@@ -3,12 +3,11 @@
 // listing (listing.ts), a precompressed variant, the preconditions (conditional.ts), the
 // ranges (range.ts), then the head. The plan is a list of segments, memory or a range of the
 // open file, which the server sends (server.ts): the file's bytes with sendfile, never through
-// guest memory, except that a small body is read into the head's buffer so that both leave
-// in one send (one host call instead of four, RFC-wise the same bytes).
-import { fd_pread, fd_close } from "bindings/wasi_snapshot_preview1";
+// guest memory, except that a small file's contents, kept by the file cache (files.ts), leave
+// with the head in one send (one host call instead of four).
 import { H, Method, Request, MAX_HEAD } from "./parser";
 import { normalizePath } from "./target";
-import { Opened, openBeneath, openStatus, close, TYPE_DIRECTORY, TYPE_REGULAR } from "./files";
+import { File, acquire, release, contents, lastError, openStatus, TYPE_DIRECTORY, TYPE_REGULAR, SMALL_FILE } from "./files";
 import { acceptedEncodings, BR, GZIP } from "./encoding";
 import { formatEtag, preconditions, ifRangeHolds } from "./conditional";
 import { Ranges, RangeResult, parseRange, MAX_RANGES } from "./range";
@@ -22,18 +21,16 @@ import * as log from "./log";
 
 /** Room for the head: a Location may be a whole target percent-encoded. */
 export const HEAD_CAP: usize = 4096 + 3 * MAX_HEAD;
-/** Bodies up to this size are read and sent with their head in one call. */
-export const SMALL_BODY: u64 = 16384;
 export const MAX_SEGS = 2 * MAX_RANGES + 2;
 export const SEG_MEM: u8 = 0, SEG_FILE: u8 = 1;
 
 @final export class Response {
   status: u16 = 0;
   keepAlive: bool = true;
-  /** The head, and a small body right after it. */
-  readonly buf: usize = heap.alloc(HEAD_CAP + <usize>SMALL_BODY);
-  /** The file the FILE segments read from, closed by release(). */
-  fd: i32 = -1;
+  /** The head (and an error page after it). */
+  readonly buf: usize = heap.alloc(HEAD_CAP);
+  /** The file the FILE segments read from and MEM segments may point into, held until release(). */
+  file: File | null = null;
   /** A heap block the MEM segments point into (a listing, multipart headers), freed by release(). */
   extra: usize = 0;
   nseg: i32 = 0;
@@ -58,7 +55,7 @@ export const SEG_MEM: u8 = 0, SEG_FILE: u8 = 1;
     unchecked(this.left[i] = n);
   }
 
-  file(offset: u64, n: u64): void {
+  fileRange(offset: u64, n: u64): void {
     if (n == 0) return;
     const i = this.nseg++;
     unchecked(this.kind[i] = SEG_FILE);
@@ -71,8 +68,8 @@ export const SEG_MEM: u8 = 0, SEG_FILE: u8 = 1;
   get bodySent(): u64 { return this.sent > this.headLen ? this.sent - this.headLen : 0; }
 
   release(): void {
-    if (this.fd >= 0) fd_close(<u32>this.fd);
-    this.fd = -1;
+    const f = this.file;
+    if (f !== null) { release(f); this.file = null; }
     if (this.extra != 0) heap.free(this.extra);
     this.extra = 0;
   }
@@ -100,10 +97,7 @@ const path = heap.alloc(PATH_CAP + 16);
 const etag = memory.data(64);
 let etagLen: u32 = 0;
 const out = new Out();
-const opened = new Opened();
-const variant = new Opened();
 const ranges = new Ranges();
-const iov = memory.data(16);
 /** Where each multipart part's header starts in the response's block, and the closing boundary. */
 const partStarts = new StaticArray<usize>(MAX_RANGES + 1);
 let boundarySeed: u64 = 0;
@@ -120,43 +114,39 @@ export function respond(res: Response, r: Request, base: usize): void {
   const n = normalizePath(base + r.targetStart, r.targetEnd - r.targetStart, path, PATH_CAP);
   if (n < 0) { simple(res, r, 400); return; }
   let plen = <u32>n;
-  const e = open(plen, opened);
-  if (e != 0) { simple(res, r, openStatus(e)); return; }
-  if (opened.type == TYPE_DIRECTORY) {
+  let f = open(plen);
+  if (f === null) { simple(res, r, openStatus(lastError)); return; }
+  if (f.type == TYPE_DIRECTORY) {
     if (load<u8>(path + plen - 1) != 0x2f) {
-      close(opened);
+      release(f);
       redirect(res, r, base, plen);
       return;
     }
     // "/dir/": its index.html, else the listing (--list) or 403.
     const indexName = "index.html";
     for (let i = 0; i < indexName.length; i++) store<u8>(path + plen + i, <u8>indexName.charCodeAt(i));
-    const ie = open(plen + indexName.length, variant);
-    if (ie == 0 && variant.type == TYPE_REGULAR) {
-      close(opened);
-      swap();
+    const index = open(plen + indexName.length);
+    if (index !== null && index.type == TYPE_REGULAR) {
+      release(f);
+      f = index;
       plen += indexName.length;
     } else {
-      close(variant);
-      if (ie != 0 && openStatus(ie) != 404) { close(opened); simple(res, r, openStatus(ie)); return; }
-      if (!listDirectories) { close(opened); simple(res, r, 403); return; }
-      listing(res, r, plen);
+      const ie = index === null ? lastError : 0;
+      if (index !== null) release(index);
+      if (ie != 0 && openStatus(ie) != 404) { release(f); simple(res, r, openStatus(ie)); return; }
+      if (!listDirectories) { release(f); simple(res, r, 403); return; }
+      listing(res, r, f, plen);
       return;
     }
   }
-  if (opened.type != TYPE_REGULAR) { close(opened); simple(res, r, 404); return; }
-  serveFile(res, r, base, plen);
+  if (f.type != TYPE_REGULAR) { release(f); simple(res, r, 404); return; }
+  serveFile(res, r, base, f, plen);
 }
 
-/** Opens path[0, len) beneath the docroot: "/" is the docroot itself. */
-function open(len: u32, o: Opened): u16 {
-  if (len == 1) { store<u8>(path + 1, 0x2e); return openBeneath(docroot, path + 1, 1, o); }
-  return openBeneath(docroot, path + 1, len - 1, o);
-}
-
-function swap(): void {
-  opened.fd = variant.fd; opened.type = variant.type; opened.size = variant.size; opened.mtimeNs = variant.mtimeNs;
-  variant.fd = -1;
+/** The file at path[0, len) beneath the docroot, held: "/" is the docroot itself. */
+function open(len: u32): File | null {
+  if (len == 1) { store<u8>(path + 1, 0x2e); return acquire(docroot, path + 1, 1); }
+  return acquire(docroot, path + 1, len - 1);
 }
 
 /** An error or redirect page: the status line, its own fields, the page. */
@@ -198,9 +188,9 @@ function redirect(res: Response, r: Request, base: usize, plen: u32): void {
   finishPage(res, r, 301);
 }
 
-function listing(res: Response, r: Request, plen: u32): void {
-  const page = buildListing(<u32>opened.fd, path, plen);
-  close(opened);
+function listing(res: Response, r: Request, dir: File, plen: u32): void {
+  const page = buildListing(<u32>dir.fd, path, plen);
+  release(dir);
   if (page == 0) { simple(res, r, 500); return; }
   res.extra = page;
   res.status = 200;
@@ -222,8 +212,9 @@ function fileFields(res: Response, mtime: i64, encoding: u32): void {
   if (encoding != 0) out.str("Vary: Accept-Encoding\r\n");
 }
 
-function serveFile(res: Response, r: Request, base: usize, plen: u32): void {
+function serveFile(res: Response, r: Request, base: usize, file: File, plen: u32): void {
   // A precompressed FILE.br / FILE.gz beside FILE, when the client takes it.
+  let f = file;
   let encoding: u32 = 0;
   const accepted = r.find(H.ACCEPT_ENCODING) >= 0 ? acceptedEncodings(r, base) : 0;
   for (let k: u32 = 0; k < 2; k++) {
@@ -232,22 +223,23 @@ function serveFile(res: Response, r: Request, base: usize, plen: u32): void {
     store<u8>(path + plen, 0x2e);
     if (enc == BR) { store<u8>(path + plen + 1, 0x62); store<u8>(path + plen + 2, 0x72); }
     else { store<u8>(path + plen + 1, 0x67); store<u8>(path + plen + 2, 0x7a); }
-    if (open(plen + 3, variant) == 0 && variant.type == TYPE_REGULAR) {
-      close(opened);
-      swap();
+    const v = open(plen + 3);
+    if (v !== null && v.type == TYPE_REGULAR) {
+      release(f);
+      f = v;
       encoding = enc;
       break;
     }
-    close(variant);
+    if (v !== null) release(v);
   }
+  res.file = f; // held by the response from here on, released with it
   const ctype = contentType(path, plen);
-  const size = opened.size;
-  etagLen = formatEtag(etag, opened.mtimeNs, size, encoding == BR ? "-br" : encoding == GZIP ? "-gz" : "");
-  const mtime = <i64>(opened.mtimeNs / 1_000_000_000);
+  const size = f.size;
+  etagLen = formatEtag(etag, f.mtimeNs, size, encoding == BR ? "-br" : encoding == GZIP ? "-gz" : "");
+  const mtime = <i64>(f.mtimeNs / 1_000_000_000);
 
   const pre = preconditions(r, base, etag, etagLen, mtime, wallNow);
   if (pre == 304) {
-    close(opened);
     res.status = 304;
     statusLine(out, 304);
     fileFields(res, mtime, encoding);
@@ -256,7 +248,7 @@ function serveFile(res: Response, r: Request, base: usize, plen: u32): void {
     finish(res);
     return;
   }
-  if (pre != 0) { close(opened); simple(res, r, pre); return; }
+  if (pre != 0) { simple(res, r, pre); return; }
 
   // Ranges apply to GET only (RFC 9110 14.2), when If-Range allows; a repeated Range is ignored.
   let rr = RangeResult.IGNORE;
@@ -265,15 +257,12 @@ function serveFile(res: Response, r: Request, base: usize, plen: u32): void {
     rr = parseRange(base, r.valueStart(k), r.valueEnd(k), size, ranges);
   }
   if (rr == RangeResult.UNSATISFIABLE) {
-    close(opened);
     res.status = 416;
     statusLine(out, 416);
     out.str("Content-Range: bytes */").dec(size).crlf();
     finishPage(res, r, 416);
     return;
   }
-  res.fd = opened.fd;
-  opened.fd = -1;
   if (rr == RangeResult.OK && ranges.count > 1) { multipart(res, r, ctype, size, mtime, encoding); return; }
 
   let start: u64 = 0, length = size;
@@ -286,32 +275,16 @@ function serveFile(res: Response, r: Request, base: usize, plen: u32): void {
   endHead(out, res.keepAlive, r.minor);
   res.headLen = out.length;
   if (!out.ok) { res.abort = true; return; }
-  if (r.method == Method.HEAD) { res.release(); finish(res); return; }
-  if (length <= SMALL_BODY) {
-    // Read the body right after the head: one send for both.
-    if (!readInto(<u32>res.fd, out.pos, length, start)) { res.abort = true; return; }
-    out.pos += <usize>length;
-    res.release();
-    finish(res);
+  finish(res);
+  if (r.method == Method.HEAD || length == 0) return;
+  if (size <= SMALL_FILE) {
+    // The cached contents go with the head in one send.
+    const body = contents(f);
+    if (body == 0) { res.abort = true; return; }
+    res.mem(body + <usize>start, length);
     return;
   }
-  finish(res);
-  res.file(start, length);
-}
-
-/** pread(2) until `n` bytes are in; false if the file ended early (it shrank) or failed. */
-function readInto(fd: u32, p: usize, n: u64, offset: u64): bool {
-  while (n > 0) {
-    store<u32>(iov, <u32>p);
-    store<u32>(iov, <u32>n, 4);
-    if (fd_pread(fd, iov, 1, offset, iov + 8) != 0) return false;
-    const got = <u64>load<u32>(iov, 8);
-    if (got == 0) return false;
-    p += <usize>got;
-    n -= got;
-    offset += got;
-  }
-  return true;
+  res.fileRange(start, length);
 }
 
 /** 206 multipart/byteranges (RFC 9110 14.6): each part's header, then its bytes with sendfile. */
@@ -347,7 +320,7 @@ function multipart(res: Response, r: Request, ctype: string, size: u64, mtime: i
   for (let i = 0; i < ranges.count; i++) {
     const s = unchecked(ranges.starts[i]), e = unchecked(ranges.ends[i]);
     res.mem(unchecked(partStarts[i]), unchecked(partStarts[i + 1]) - unchecked(partStarts[i]));
-    res.file(s, e - s);
+    res.fileRange(s, e - s);
   }
   res.mem(unchecked(partStarts[ranges.count]), parts.pos - unchecked(partStarts[ranges.count]));
 }

@@ -162,37 +162,56 @@ function logLine(c: Conn, res: Response): void {
   log.access(changetype<usize>(c.peer), c.peerLen, base, r.start, le, res.status, res.bodySent, refS, refE, uaS, uaE);
 }
 
+/** At most this many memory segments go in one send (a head and a body, or multipart parts). */
+const IOV_MAX = 8;
+const iovs = memory.data(8 * IOV_MAX);
+
 /**
  * Sends what the socket takes of the response. 1: all sent; 0: the socket is full (wait for
- * POLLOUT); -1: the connection failed. A short count means the socket buffer is full, so the
- * next call would only say EAGAIN: it waits instead.
+ * POLLOUT); -1: the connection failed. Consecutive memory segments leave in one send (a
+ * head and a small body: one host call). A short count means the socket buffer is full, so
+ * the next call would only say EAGAIN: it waits instead.
  */
 function pump(c: Conn): i32 {
   const res = c.res!;
   if (res.hasFile && !c.corked) { sock_cork(c.fd, true); c.corked = true; }
   while (res.cur < res.nseg) {
     const i = res.cur;
-    const left = unchecked(res.left[i]);
-    const ask = left < MAX_SEND ? left : MAX_SEND;
-    let n: i64;
+    let n: i64, ask: u64;
     if (unchecked(res.kind[i]) == 0) {
-      store<u32>(iov, <u32>unchecked(res.pos[i]));
-      store<u32>(iov, <u32>ask, 4);
-      const e = sock_send(c.fd, iov, 1, 0, ret);
+      let k = 0;
+      ask = 0;
+      for (let j = i; j < res.nseg && k < IOV_MAX && unchecked(res.kind[j]) == 0; j++, k++) {
+        const left = unchecked(res.left[j]);
+        store<u32>(iovs + 8 * k, <u32>unchecked(res.pos[j]));
+        store<u32>(iovs + 8 * k, <u32>left, 4);
+        ask += left;
+      }
+      const e = sock_send(c.fd, iovs, k, 0, ret);
       n = e == 0 ? <i64>load<u32>(ret) : -(<i64>e);
     } else {
+      const left = unchecked(res.left[i]);
+      ask = left < MAX_SEND ? left : MAX_SEND;
       offset.value = <i64>unchecked(res.pos[i]);
-      n = sendfile(c.fd, <u32>res.fd, offset, ask);
+      n = sendfile(c.fd, <u32>res.file!.fd, offset, ask);
       if (n == 0) return -1; // the file ended early: it shrank under us
     }
     if (n == -(<i64>errno.AGAIN)) return 0;
     if (n <= 0) return -1;
     c.since = monoNow;
     res.sent += <u64>n;
-    unchecked(res.pos[i] += <u64>n);
-    unchecked(res.left[i] = left - <u64>n);
+    // Advance over the segments the count covers.
+    let moved = <u64>n;
+    while (moved > 0) {
+      const j = res.cur;
+      const left = unchecked(res.left[j]);
+      const step = moved < left ? moved : left;
+      unchecked(res.pos[j] += step);
+      unchecked(res.left[j] = left - step);
+      moved -= step;
+      if (step == left) res.cur++;
+    }
     if (<u64>n < ask) return 0;
-    if (<u64>n == left) res.cur++;
   }
   if (c.corked) { sock_cork(c.fd, false); c.corked = false; }
   return 1;
