@@ -3,10 +3,12 @@
 import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { get as httpGet, Agent } from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { statSync, utimesSync } from 'node:fs';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { get, request, Conn } from './helpers/http.js';
-import { startTestServer, waitFor, type TestServer } from './helpers/serve.js';
+import { have, startTestServer, waitFor, type TestServer } from './helpers/serve.js';
 
 const SITE = {
   'index.html': '<!DOCTYPE html><title>home</title>\n',
@@ -216,3 +218,38 @@ list('a folder without index.html is listed: names escaped, sizes, sorted, dotfi
   assert.is(escaped.body.toString(), '1');
 });
 list.run();
+
+// ---------------------------------------------------------------------------------------
+const curl = suite('serve: curl');
+let cs: TestServer;
+const SCRIPT = 'console.log("a script that compresses well");\n'.repeat(50);
+curl.before(() => {
+  cs = startTestServer({
+    'a.txt': 'A', 'b.txt': 'BB', 'c.txt': 'CCC',
+    'app.js': SCRIPT, 'app.js.gz': gzipSync(SCRIPT), 'app.js.br': brotliCompressSync(Buffer.from(SCRIPT)),
+  });
+});
+curl.after(() => cs.close());
+
+const curlRun = (args: string[]) => spawnSync('curl', ['-sS', ...args], { encoding: 'latin1', timeout: 20_000 });
+
+if (!have('curl')) curl.skip('several URLs on one keep-alive connection, and --compressed (curl is not installed)');
+else {
+  curl('several URLs on one keep-alive connection', () => {
+    const r = curlRun(['-v', `${cs.url}/a.txt`, `${cs.url}/b.txt`, `${cs.url}/c.txt`]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, 'ABBCCC');
+    assert.is((r.stderr.match(/Re-using existing connection/g) ?? []).length, 2, r.stderr);
+    assert.is((r.stderr.match(/Connected to /g) ?? []).length, 1);
+  });
+
+  curl('--compressed gets the precompressed variant and decodes it to the file', () => {
+    const r = curlRun(['--compressed', '-D', '-', `${cs.url}/app.js`]);
+    assert.is(r.status, 0, r.stderr);
+    const [head, body] = r.stdout.split('\r\n\r\n');
+    assert.match(head, /\r\nContent-Encoding: (br|gzip)\r\n/);
+    assert.match(head, /\r\nVary: Accept-Encoding(\r\n|$)/);
+    assert.is(body, SCRIPT);
+  });
+}
+curl.run();
