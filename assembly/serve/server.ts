@@ -227,13 +227,16 @@ function linger(c: Conn): bool {
   return true;
 }
 
-/** After the last byte of a response: log it, drop its request, go on or close. */
-function completed(c: Conn): bool {
+/**
+ * After the last byte of a response: logs it and drops its request from the buffer. False
+ * when the connection is not to be kept (the response said close, or a stop began).
+ */
+function done(c: Conn): bool {
   const res = c.res!;
   logLine(c, res);
   const keep = res.keepAlive && !stopping;
   releaseResponse(c);
-  if (!keep) return linger(c);
+  if (!keep) return false;
   const inp = c.input!;
   const rest = inp.len - inp.headLen;
   if (rest > 0) memory.copy(inp.buf, inp.buf + inp.headLen, rest);
@@ -243,7 +246,12 @@ function completed(c: Conn): bool {
   c.served++;
   c.state = State.READ;
   c.since = monoNow;
-  return answer(c);
+  return true;
+}
+
+/** A response that waited for the socket is out: on to the next request, or close. */
+function completed(c: Conn): bool {
+  return done(c) ? answer(c) : linger(c);
 }
 
 /**
@@ -283,18 +291,7 @@ function answer(c: Conn): bool {
     const p = pump(c);
     if (p < 0) { logLine(c, res); return false; }
     if (p == 0) return true;
-    logLine(c, res);
-    const keep = res.keepAlive && !stopping;
-    releaseResponse(c);
-    if (!keep) return linger(c);
-    const rest = inp.len - inp.headLen;
-    if (rest > 0) memory.copy(inp.buf, inp.buf + inp.headLen, rest);
-    inp.len = rest;
-    inp.scanned = 0;
-    inp.headLen = 0;
-    c.served++;
-    c.state = State.READ;
-    c.since = monoNow;
+    if (!done(c)) return linger(c);
   }
 }
 
