@@ -11,6 +11,8 @@ import { preview1 } from './wasi/preview1.js';
 import { traced, traceSink, type TraceOption } from './wasi/trace.js';
 import { listenOn } from './listen.js';
 import { zerocopy } from './zerocopy/imports.js';
+import type { Component } from './component/load.js';
+import { runComponent } from './component/run.js';
 
 export type { VirtualFile } from './sandbox/fd_table.js';
 
@@ -148,6 +150,18 @@ export class Sandbox {
       if (!this.returnOnExit) process.exit(e.code);
       return e.code;
     }
+  }
+
+  /**
+   * Runs a component (see loadComponent) as a command: its wasi:cli/run export, with WASI 0.2
+   * imports over this sandbox's descriptors. Returns its exit status; traps propagate.
+   */
+  startComponent(component: Component): number {
+    if (this.started) throw new Error('this Sandbox has already started an instance');
+    this.started = true;
+    const code = runComponent(this.ctx, component);
+    if (!this.returnOnExit) process.exit(code);
+    return code;
   }
 
   /** Prepares a reactor: runs its _initialize, if it has one. */

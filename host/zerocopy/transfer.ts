@@ -9,6 +9,7 @@ import { O } from '../native/platform.js';
 import { check, errno, fail, WasiError } from '../sandbox/errno.js';
 import { FdEntry } from '../sandbox/fd_table.js';
 import type { Context } from '../sandbox/context.js';
+import type { GuestMemory } from '../sandbox/memory.js';
 import { FILETYPE, R, STREAM_RIGHTS } from '../sandbox/rights.js';
 import { waitReady } from '../wasi/io.js';
 
@@ -21,8 +22,25 @@ export const PIPE_NONBLOCK = 4;
 const CHUNK = 64 * 1024;
 const scratch = new Uint8Array(CHUNK);
 
-/** An offset argument: the guest address of an i64, or null for the file position. */
-export type OffsetPtr = bigint | null;
+/**
+ * An offset argument as the kernel takes it: the address of an i64 (in guest memory for
+ * preview1, in host memory for WASI 0.2), or null for the file position.
+ */
+export type OffsetPtr = libc.Ptr;
+
+/**
+ * The same offset for the copying path, which reads and advances it itself: preview1's lives
+ * in guest memory, a WASI 0.2 stream's in the host.
+ */
+export interface OffsetAccess {
+  get(): bigint;
+  set(value: bigint): void;
+}
+
+/** The loff_t at a guest address, for the copying path (checked when used). */
+function guestOffset(mem: GuestMemory, ptr: number): OffsetAccess {
+  return { get: () => mem.i64(ptr), set: (v) => mem.setU64(ptr, v) };
+}
 
 /**
  * Runs a raw transfer syscall. Descriptors that must look blocking to the guest (inherited
@@ -40,52 +58,70 @@ function run(src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number, fi
   }
 }
 
-const kernel = (e: FdEntry): boolean => e.hostFd >= 0 && e.pending === null;
+/** Both ends are kernel descriptors with nothing held back: the system call applies. */
+export const kernel = (e: FdEntry): boolean => e.hostFd >= 0 && e.pending === null;
 
 export function sendfile(ctx: Context, outFd: number, inFd: number, offset: OffsetPtr, offsetGuest: number,
   count: bigint): number {
   // Linux looks up in_fd before out_fd (do_sendfile in fs/read_write.c).
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offset === null ? 0 : R.FD_SEEK));
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE);
-  if (kernel(src) && kernel(dst)) {
-    // The hot path: no closure unless the call must be retried.
-    const r = libc.sendfile(dst.hostFd, src.hostFd, offset, count);
-    if (r >= 0) return r;
-    return run(src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, offset, count), r);
-  }
-  return copyTransfer(ctx, src, dst, offset === null ? null : offsetGuest, count);
+  if (kernel(src) && kernel(dst)) return sendfileKernel(src, dst, offset, count);
+  return copyTransfer(src, dst, offset === null ? null : guestOffset(ctx.mem, offsetGuest), count);
+}
+
+/** sendfile(2) between two kernel descriptors: what both ABIs call. */
+export function sendfileKernel(src: FdEntry, dst: FdEntry, offset: OffsetPtr, count: bigint | number): number {
+  // The hot path: no closure unless the call must be retried.
+  const r = libc.sendfile(dst.hostFd, src.hostFd, offset, count);
+  if (r >= 0) return r;
+  return run(src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, offset, count), r);
 }
 
 export function splice(ctx: Context, inFd: number, offIn: OffsetPtr, offInGuest: number, outFd: number,
   offOut: OffsetPtr, offOutGuest: number, len: bigint, flags: number): number {
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offIn === null ? 0 : R.FD_SEEK));
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE | (offOut === null ? 0 : R.FD_SEEK));
-  if (kernel(src) && kernel(dst)) {
-    return run(src, dst, (flags & SPLICE_F.NONBLOCK) !== 0,
-      () => libc.splice(src.hostFd, offIn, dst.hostFd, offOut, len, flags));
-  }
+  if (kernel(src) && kernel(dst)) return spliceKernel(src, offIn, dst, offOut, len, flags);
   // splice(2) on a virtual file: the virtual side behaves as a pipe, so it takes no offset.
   if (flags & ~(SPLICE_F.MOVE | SPLICE_F.NONBLOCK | SPLICE_F.MORE | SPLICE_F.GIFT)) fail(errno.inval);
   if ((dst.hostFd < 0 && offOut !== null) || (src.hostFd < 0 && offIn !== null)) fail(errno.spipe);
   if (offOut !== null) fail(errno.inval); // a virtual source into a file at an offset: unsupported
-  return copyTransfer(ctx, src, dst, offIn === null ? null : offInGuest, len);
+  return copyTransfer(src, dst, offIn === null ? null : guestOffset(ctx.mem, offInGuest), len);
+}
+
+/** splice(2) between two kernel descriptors. */
+export function spliceKernel(src: FdEntry, offIn: OffsetPtr, dst: FdEntry, offOut: OffsetPtr, len: bigint | number,
+  flags: number): number {
+  return run(src, dst, (flags & SPLICE_F.NONBLOCK) !== 0,
+    () => libc.splice(src.hostFd, offIn, dst.hostFd, offOut, len, flags));
 }
 
 export function tee(ctx: Context, inFd: number, outFd: number, len: bigint, flags: number): number {
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ);
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE);
+  return teeEntries(src, dst, len, flags);
+}
+
+/** tee(2) between two pipes; into a virtual file through a temporary pipe. */
+export function teeEntries(src: FdEntry, dst: FdEntry, len: bigint, flags: number): number {
   if (kernel(src) && kernel(dst)) {
     return run(src, dst, (flags & SPLICE_F.NONBLOCK) !== 0, () => libc.tee(src.hostFd, dst.hostFd, len, flags));
   }
   // tee(2) needs two kernel pipes; a virtual source is not one (EINVAL, as for any non-pipe).
   if (!kernel(src)) fail(errno.inval);
-  return teeToVirtual(ctx, src, dst, len, flags);
+  return teeToVirtual(src, dst, len, flags);
 }
 
 export function copy_file_range(ctx: Context, inFd: number, offIn: OffsetPtr, outFd: number, offOut: OffsetPtr,
   len: bigint, flags: number): number {
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offIn === null ? 0 : R.FD_SEEK));
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE | (offOut === null ? 0 : R.FD_SEEK));
+  return copyFileRangeEntries(src, offIn, dst, offOut, len, flags);
+}
+
+export function copyFileRangeEntries(src: FdEntry, offIn: OffsetPtr, dst: FdEntry, offOut: OffsetPtr, len: bigint,
+  flags: number): number {
   // copy_file_range(2) works between regular files only: a virtual file is never one (EINVAL).
   if (!kernel(src) || !kernel(dst)) fail(errno.inval);
   return run(src, dst, false, () => libc.copy_file_range(src.hostFd, offIn, dst.hostFd, offOut, len, flags));
@@ -94,10 +130,16 @@ export function copy_file_range(ctx: Context, inFd: number, offIn: OffsetPtr, ou
 /** pipe2(2), both ends close-on-exec on the host, both joining the guest's table. */
 export function pipe(ctx: Context, fdflags: number): [number, number] {
   if (fdflags & ~PIPE_NONBLOCK) fail(errno.inval);
+  const [r, w] = pipeEntries((fdflags & PIPE_NONBLOCK) !== 0);
+  return [ctx.fds.insert(r), ctx.fds.insert(w)];
+}
+
+/** A kernel pipe's two ends as table entries (not yet in a table). */
+export function pipeEntries(nonblock: boolean): [read: FdEntry, write: FdEntry] {
   const fds = new Int32Array(2);
-  check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | (fdflags & PIPE_NONBLOCK ? O.NONBLOCK : 0)));
+  check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | (nonblock ? O.NONBLOCK : 0)));
   const entry = (hostFd: number) => new FdEntry(hostFd, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0);
-  return [ctx.fds.insert(entry(fds[0])), ctx.fds.insert(entry(fds[1]))];
+  return [entry(fds[0]), entry(fds[1])];
 }
 
 // --- the copying path, for virtual files ---------------------------------------------------
@@ -108,16 +150,15 @@ export function pipe(ctx: Context, fdflags: number): [number, number] {
  * likewise); a short write is a short count. Bytes read from a stream that cannot be read
  * again and not accepted by the destination are kept in the source's `pending`, never lost.
  */
-function copyTransfer(ctx: Context, src: FdEntry, dst: FdEntry, offsetGuest: number | null, count: bigint): number {
+export function copyTransfer(src: FdEntry, dst: FdEntry, offset: OffsetAccess | null, count: bigint): number {
   const want = count > BigInt(CHUNK) ? CHUNK : Number(count);
   if (want === 0) return 0;
-  const { mem } = ctx;
   let data: Uint8Array;
   let position: bigint | null = null; // for a seekable source: where `data` was read from
   let stream = false;                 // data was consumed from a source that cannot rewind
 
-  if (src.pending !== null || src.virtual !== null || offsetGuest === null && !seekable(src)) {
-    if (offsetGuest !== null) fail(errno.spipe);
+  if (src.pending !== null || src.virtual !== null || offset === null && !seekable(src)) {
+    if (offset !== null) fail(errno.spipe);
     stream = true;
     if (src.pending !== null) {
       data = src.pending.subarray(0, want);
@@ -129,7 +170,7 @@ function copyTransfer(ctx: Context, src: FdEntry, dst: FdEntry, offsetGuest: num
       data = scratch.subarray(0, check(libc.read(src.hostFd, scratch, want)));
     }
   } else {
-    position = offsetGuest !== null ? mem.i64(offsetGuest) : BigInt(check(libc.lseek(src.hostFd, 0n, 1)));
+    position = offset !== null ? offset.get() : BigInt(check(libc.lseek(src.hostFd, 0n, 1)));
     if (position < 0n) fail(errno.inval);
     data = scratch.subarray(0, check(libc.pread(src.hostFd, scratch, want, position)));
   }
@@ -148,8 +189,8 @@ function copyTransfer(ctx: Context, src: FdEntry, dst: FdEntry, offsetGuest: num
       const rest = data.slice(written);
       src.pending = src.pending === null ? rest : concat(rest, src.pending);
     }
-  } else if (offsetGuest !== null) {
-    mem.setU64(offsetGuest, position! + BigInt(written));
+  } else if (offset !== null) {
+    offset.set(position! + BigInt(written));
   } else if (written > 0) {
     check(libc.lseek(src.hostFd, position! + BigInt(written), 0));
   }
@@ -188,7 +229,7 @@ function writeAll(dst: FdEntry, data: Uint8Array): number {
  * tee(2) into a virtual file: the kernel duplicates the pipe's contents into a temporary
  * pipe, which is drained into the destination. The source pipe is never consumed, as tee's.
  */
-function teeToVirtual(ctx: Context, src: FdEntry, dst: FdEntry, len: bigint, flags: number): number {
+function teeToVirtual(src: FdEntry, dst: FdEntry, len: bigint, flags: number): number {
   const fds = new Int32Array(2);
   check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC));
   try {
@@ -218,8 +259,12 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 export function sock_cork(ctx: Context, fd: number, enable: number): void {
   const e = ctx.fds.getUnrevoked(fd, 0);
   if (enable !== 0 && enable !== 1) fail(errno.inval);
+  corkEntry(e, enable === 1);
+}
+
+export function corkEntry(e: FdEntry, enable: boolean): void {
   if (e.hostFd < 0) fail(errno.notsock);
-  const v = new Int32Array([enable]);
+  const v = new Int32Array([enable ? 1 : 0]);
   check(libc.setsockopt(e.hostFd, 6 /* IPPROTO_TCP */, 3 /* TCP_CORK */, new Uint8Array(v.buffer), 4));
 }
 
