@@ -13,6 +13,7 @@ import { listenOn } from './listen.js';
 import { zerocopy } from './zerocopy/imports.js';
 import type { Component } from './component/load.js';
 import { runComponent } from './component/run.js';
+import type { SocketGrants } from './wasi2/sockets.js';
 
 export type { VirtualFile } from './sandbox/fd_table.js';
 
@@ -51,6 +52,12 @@ export interface SandboxOptions {
    * call (exit status 128 + the number). run() uses it for stop(); see also Sandbox.stop().
    */
   stopFlag?: Int32Array;
+  /**
+   * For components (WASI 0.2 sockets): addresses the guest may bind to or connect to, as
+   * "HOST:PORT" or "[IPv6]:PORT" (port 0: any). Without a grant both are `access-denied`;
+   * binding to a `listen` address always gets that listener.
+   */
+  sockets?: SocketGrants;
 }
 
 export class Sandbox {
@@ -61,10 +68,12 @@ export class Sandbox {
   private readonly trace: ((line: string) => void) | undefined;
   private started = false;
   private readonly stopFlag: Int32Array;
+  private readonly sockets: SocketGrants | undefined;
 
   constructor(options: SandboxOptions = {}) {
     this.returnOnExit = options.returnOnExit ?? true;
     this.trace = traceSink(options.trace);
+    this.sockets = options.sockets;
     const listen = options.listen ?? [];
     const env = Object.entries({ ...options.env, ...(listen.length ? { LISTEN_FDS: String(listen.length) } : {}) })
       .map(([k, v]) => `${k}=${v}`);
@@ -159,7 +168,7 @@ export class Sandbox {
   startComponent(component: Component): number {
     if (this.started) throw new Error('this Sandbox has already started an instance');
     this.started = true;
-    const code = runComponent(this.ctx, component);
+    const code = runComponent(this.ctx, component, { sockets: this.sockets, trace: this.trace });
     if (!this.returnOnExit) process.exit(code);
     return code;
   }

@@ -20,7 +20,8 @@ export const TRANSPILE_OPTIONS = {
 } as const;
 const GLUE = 'component.js';
 
-type Instantiate = (getCoreModule: (name: string) => WebAssembly.Module, imports: Record<string, unknown>) =>
+type Instantiate = (getCoreModule: (name: string) => WebAssembly.Module, imports: Record<string, unknown>,
+  instantiateCore?: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance) =>
   Record<string, unknown>;
 
 /** A component ready to instantiate: its glue and compiled core modules. */

@@ -239,6 +239,13 @@ export class Descriptor {
       const oflags = (openFlags.create ? OFLAGS.CREAT : 0) | (openFlags.directory ? OFLAGS.DIRECTORY : 0) |
         (openFlags.exclusive ? OFLAGS.EXCL : 0) | (openFlags.truncate ? OFLAGS.TRUNC : 0);
       const n = path.path_open(this.ctx, dir, { dirflags: dirflags(pathFlags), path: p, oflags, rightsBase: base, rightsInheriting: inheriting, fdflags });
+      // A directory is read through its own descriptor (read-directory), which is open for
+      // reading whatever flags were asked: reading a directory is the preopen's grant, as in wasmtime.
+      const e = this.ctx.fds.get(n);
+      if (e.filetype === FILETYPE.DIRECTORY) {
+        e.rightsBase |= R.FD_READDIR;
+        bits |= DF.READ;
+      }
       return new Descriptor(this.ctx, n, bits, true);
     });
   }

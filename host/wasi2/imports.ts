@@ -10,8 +10,15 @@ import { poll, Pollable } from './poll.js';
 import { random } from './random.js';
 import { ioInterfaces } from './streams.js';
 import { ComponentExit } from './host.js';
+import { SocketHost, type SocketGrants } from './sockets.js';
+import { zerocopyInterface } from './zerocopy.js';
 
-export function wasi2Imports(ctx: Context): Record<string, Record<string, unknown>> {
+export interface Wasi2Options {
+  /** Addresses the guest may bind or connect to beyond the host's listeners (sockets.ts). */
+  sockets?: SocketGrants;
+}
+
+export function wasi2Imports(ctx: Context, options: Wasi2Options = {}): Record<string, Record<string, unknown>> {
   return {
     ...cli(ctx),
     ...clocks(ctx),
@@ -19,7 +26,9 @@ export function wasi2Imports(ctx: Context): Record<string, Record<string, unknow
     ...ioInterfaces(),
     'wasi:io/poll': { Pollable, poll: (list: Pollable[]) => poll(ctx, list) },
     ...filesystem(ctx),
+    ...new SocketHost(ctx, options.sockets).imports(),
     // What `componentize` redirects preview1's proc_exit to, so the status survives the adapter.
+    'wasm-zerocopy:zerocopy/zerocopy': zerocopyInterface(ctx),
     'wasm-zerocopy:zerocopy/exit': { exitWithCode: (code: number) => { throw new ComponentExit(code >>> 0); } },
   };
 }
