@@ -16,7 +16,7 @@ const RUN = 'wasi:cli/run@0.2';
  */
 function traceCore(imports: WebAssembly.Imports, sink: (line: string) => void): WebAssembly.Imports {
   const out: WebAssembly.Imports = {};
-  for (const [module, fns] of Object.entries(imports)) {
+  for (const [module, fns] of Object.entries(imports ?? {})) {
     if (!module.includes(':')) { out[module] = fns; continue; }
     const wrapped: Record<string, unknown> = {};
     for (const [name, fn] of Object.entries(fns)) {
