@@ -3,6 +3,8 @@
 // the shared-description rules apply alike) and the terminal interfaces.
 import * as libc from '../native/libc.js';
 import type { Context } from '../sandbox/context.js';
+import { FdEntry } from '../sandbox/fd_table.js';
+import { FILETYPE } from '../sandbox/rights.js';
 import { ComponentExit, DISPOSE } from './host.js';
 import { InputStream, OutputStream, type Parent } from './streams.js';
 
@@ -17,9 +19,11 @@ export function cli(ctx: Context) {
     const at = kv.indexOf('=');
     return [kv.slice(0, at), kv.slice(at + 1)];
   });
-  const stdio = (n: number) => (ctx.fds.has(n) ? ctx.fds.get(n) : null);
-  const closedStdio = () => { throw new Error('this standard stream was not given to the guest'); };
-  const tty = (n: number) => { const e = stdio(n); return e !== null && e.hostFd >= 0 && libc.isatty(e.hostFd) === 1; };
+  // A standard stream the embedder left closed (null) is a stream whose every operation fails
+  // (last-operation-failed, bad-descriptor), as preview1's descriptor would answer badf.
+  const closed = new FdEntry(-1, FILETYPE.UNKNOWN, 0, 0, null, {});
+  const stdio = (n: number) => (ctx.fds.has(n) ? ctx.fds.get(n) : closed);
+  const tty = (n: number) => { const e = stdio(n); return e.hostFd >= 0 && libc.isatty(e.hostFd) === 1; };
   return {
     'wasi:cli/environment': {
       getArguments: () => [...ctx.args],
@@ -30,13 +34,13 @@ export function cli(ctx: Context) {
       exit: (status: { tag: 'ok' | 'err' }) => { throw new ComponentExit(status.tag === 'ok' ? 0 : 1); },
     },
     'wasi:cli/stdin': {
-      getStdin: () => { const e = stdio(0); return e === null ? closedStdio() : new InputStream(ctx, e, null, STDIO); },
+      getStdin: () => new InputStream(ctx, stdio(0), null, STDIO),
     },
     'wasi:cli/stdout': {
-      getStdout: () => { const e = stdio(1); return e === null ? closedStdio() : new OutputStream(ctx, e, null, STDIO); },
+      getStdout: () => new OutputStream(ctx, stdio(1), null, STDIO),
     },
     'wasi:cli/stderr': {
-      getStderr: () => { const e = stdio(2); return e === null ? closedStdio() : new OutputStream(ctx, e, null, STDIO); },
+      getStderr: () => new OutputStream(ctx, stdio(2), null, STDIO),
     },
     'wasi:cli/terminal-input': { TerminalInput },
     'wasi:cli/terminal-output': { TerminalOutput },
