@@ -1,7 +1,9 @@
-// Rebuilds examples/send_file_component/send_file.wasm from send_file.c: clang compiles the
-// freestanding C to a core module (Debian's clang and lld), jco embeds the WIT world
-// wasm-zerocopy:zerocopy/send-file (wit/) and makes the component (wasm-tools' component new,
-// in-process). The component is committed, so running the example needs neither.
+// Rebuilds the components written in freestanding C against wit/: the example
+// (examples/send_file_component/send_file.wasm, world send-file) and the bench's
+// (bench/component/bench_component.wasm, world bench; bench_portable.wasm, world
+// bench-portable). clang compiles each to a core module (Debian's clang and lld), jco embeds
+// the WIT world and makes the component (wasm-tools' component new, in-process). The
+// components are committed, so running them needs neither.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,17 +11,23 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dir = join(root, 'examples', 'send_file_component');
 const tmp = mkdtempSync(join(tmpdir(), 'wzc-example-'));
+const builds = [
+  ['examples/send_file_component/send_file.c', 'examples/send_file_component/send_file.wasm', 'send-file', []],
+  ['bench/component/bench_component.c', 'bench/component/bench_component.wasm', 'bench', []],
+  ['bench/component/bench_component.c', 'bench/component/bench_portable.wasm', 'bench-portable', ['-DPORTABLE']],
+];
 try {
-  const core = join(tmp, 'send_file.core.wasm');
-  execFileSync('clang', ['--target=wasm32', '-nostdlib', '-O2', '-Wall', '-Werror', '-Wl,--no-entry', '-Wl,--strip-debug',
-    '-o', core, join(dir, 'send_file.c')], { stdio: 'inherit' });
   const jco = await import('@bytecodealliance/jco');
-  const embedded = await jco.componentEmbed({ binary: readFileSync(core), witPath: join(root, 'wit'), world: 'send-file' });
-  const component = await jco.componentNew(embedded, []);
-  writeFileSync(join(dir, 'send_file.wasm'), component);
-  console.log(`examples/send_file_component/send_file.wasm: ${component.length} bytes`);
+  for (const [source, output, world, flags] of builds) {
+    const core = join(tmp, 'core.wasm');
+    execFileSync('clang', ['--target=wasm32', '-nostdlib', '-O2', '-Wall', '-Werror', ...flags, '-Wl,--no-entry',
+      '-Wl,--strip-debug', '-o', core, join(root, source)], { stdio: 'inherit' });
+    const embedded = await jco.componentEmbed({ binary: readFileSync(core), witPath: join(root, 'wit'), world });
+    const component = await jco.componentNew(embedded, []);
+    writeFileSync(join(root, output), component);
+    console.log(`${output}: ${component.length} bytes`);
+  }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -176,6 +176,11 @@ export class OutputStream extends Stream {
   /** Writes go to the end of the file (append-via-stream). */
   append = false;
 
+  /** The entry when nothing is buffered and the parent is live and it has no offset (zerocopy's hot path). */
+  fastEntry(): FdEntry | null {
+    return this.buffered === null && !this.parent.dropped && this.offset === null && !this.append ? this.entry : null;
+  }
+
   checkWrite(): bigint {
     this.live();
     if (this.buffered !== null && !this.drain(false)) return 0n;

@@ -2,6 +2,7 @@
 // components, on the same table entries, through the same entry-level functions of
 // zerocopy/transfer.ts as preview1 guests reach. Offsets are values in WASI 0.2 style (a
 // descriptor has no position), held in host memory for the kernel to read and advance.
+import * as libc from '../native/libc.js';
 import { errno, errnoName, WasiError } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
 import { closeEntry, type FdEntry } from '../sandbox/fd_table.js';
@@ -77,9 +78,20 @@ function live<T>(get: () => T): T {
   }
 }
 
+/** offIn's host address, once: koffi converts a bigint address faster than a Buffer. */
+const offInAddress = libc.addressOf(offIn);
+
 export function zerocopyInterface(ctx: Context) {
   return {
     sendfile: (inp: Descriptor, offset: bigint, out: OutputStream, count: bigint): bigint => {
+      // The hot path: both ends kernel descriptors, nothing buffered, the call succeeds.
+      const fast = inp.dropped ? null : ctx.fds.entryOrNull(inp.fd);
+      const to = out.fastEntry();
+      if (fast !== null && to !== null && zc.kernel(fast) && zc.kernel(to) && (ctx.stop === null || ctx.stop[0] === 0)) {
+        offIn.writeBigInt64LE(offset, 0);
+        const r = libc.sendfile(to.hostFd, fast.hostFd, offInAddress, count);
+        if (r >= 0) return BigInt(r);
+      }
       const src = live(() => ctx.fds.get(inp.live()));
       const dst = flushed(out);
       let at = offset;
