@@ -30,12 +30,19 @@ export interface ComponentBench {
   cSender: string | null;
 }
 
-/** Runs the bench component on this host; stdout is `stdout` (a descriptor); returns its stderr. */
-function runComponent(c: Component, dir: string, args: string[], stdout: number): string {
+/**
+ * Runs the bench component on this host; stdout is `stdout` (a descriptor); returns its stderr.
+ * `onFirstCall` runs at the component's first host call, after instantiation: the transfer
+ * connects to the sink only then, so that (as for the core guest in (b)) setting up the
+ * instance is not timed by a receiver that starts its clock at accept(2).
+ */
+function runComponent(c: Component, dir: string, args: string[], stdout: number, onFirstCall?: () => void): string {
   let err = '';
+  let first = onFirstCall;
   const sandbox = new Sandbox({
     args: ['bench_component', ...args], preopens: { '/': dir }, stdin: null, stdout,
     stderr: { write: (b) => { err += Buffer.from(b).toString(); return b.length; } },
+    ...(first ? { trace: () => { first?.(); first = undefined; } } : {}),
   });
   try {
     const status = sandbox.startComponent(c);
@@ -100,9 +107,19 @@ export async function transfer(o: ComponentBench, sink: Sink, file: string, size
   linkSync(file, join(dir, 'in')); // a hard link: a symlink out of the preopen is refused, as it should be
   const runner = await preview2Runner(o.work);
   const viaOurs = (mode: string) => async () => {
-    const sock = sink.connectRaw();
+    // An unconnected socket now, connected at the first host call: the sandbox's duplicate of
+    // it shares the socket, so it is the connected one the component writes to.
+    const sock = libc.socket(2 /* AF_INET */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0);
+    if (sock < 0) throw new Error(`socket: errno ${-sock}`);
+    const addr = Buffer.alloc(16);
+    addr.writeUInt16LE(2, 0);
+    addr.writeUInt16BE(sink.tcpPort, 2);
+    addr.writeUInt32BE(0x7f000001, 4);
     try {
-      runComponent(c, dir, [mode, String(size)], sock);
+      runComponent(c, dir, [mode, String(size)], sock, () => {
+        const r = libc.connect(sock, addr, 16);
+        if (r < 0) throw new Error(`connect: errno ${-r}`);
+      });
     } finally {
       libc.close(sock);
     }
