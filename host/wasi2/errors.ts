@@ -3,7 +3,7 @@
 // value into the `err` case of a `result`). They come from the one errno table
 // (sandbox/errno.ts): a Linux errno becomes a preview1 errno there, and that errno becomes the
 // 0.2 case of the same meaning here, so both ABIs answer one failure the same way.
-import { errno, errnoName, WasiError } from '../sandbox/errno.js';
+import { errnoName, WasiError } from '../sandbox/errno.js';
 
 /**
  * preview1 errno name -> wasi:filesystem `error-code` (types.wit). Errnos the enum has no case
@@ -73,4 +73,3 @@ export function netFail(code: string): never {
   throw code;
 }
 
-export { errno };

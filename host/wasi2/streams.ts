@@ -17,7 +17,7 @@
 // same calls as the zerocopy module's (zerocopy/transfer.ts); buffered output is flushed first,
 // so bytes keep their order.
 import * as libc from '../native/libc.js';
-import { errno, errnoName, fail, fromLinux, WasiError } from '../sandbox/errno.js';
+import { errno, errnoName, fromLinux, WasiError } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
 import type { FdEntry } from '../sandbox/fd_table.js';
 import { FILETYPE } from '../sandbox/rights.js';
@@ -30,8 +30,6 @@ const RWF_APPEND = 0x10;
 /** The most one read returns, and what check-write permits: large enough for full-speed copies. */
 export const READ_MAX = 1 << 20;
 export const WRITE_BUDGET = 1 << 20;
-/** blocking-write-and-flush and blocking-write-zeroes-and-flush take at most this (streams.wit). */
-export const BLOCKING_WRITE_MAX = 4096;
 
 let scratch: Uint8Array | null = null;
 function scratchBuffer(): Uint8Array {
@@ -398,4 +396,3 @@ export function ioInterfaces() {
   };
 }
 
-export { fail };
