@@ -3,7 +3,7 @@
 import { constants } from 'node:os';
 import * as libc from './native/libc.js';
 import { AT, F, O } from './native/platform.js';
-import { ProcExit, type Context } from './sandbox/context.js';
+import { ProcExit, STACK_EXHAUSTED, isStackOverflow, type Context } from './sandbox/context.js';
 import { FdEntry, FdTable, dupCloexec, type VirtualFile } from './sandbox/fd_table.js';
 import { GuestMemory } from './sandbox/memory.js';
 import { FILETYPE, R } from './sandbox/rights.js';
@@ -49,10 +49,21 @@ export interface SandboxOptions {
    * call (exit status 128 + the number). run() uses it for stop(); see also Sandbox.stop().
    */
   stopFlag?: Int32Array;
+  /**
+   * How many descriptors the guest may hold: they are numbered below this, and a call that
+   * would create one more answers `mfile`, as open(2) at RLIMIT_NOFILE. Default 1024.
+   */
+  maxFds?: number;
+  /**
+   * For run(): shared memory (4 bytes per descriptor, `maxFds` of them) in which the table
+   * mirrors the host descriptors it owns, so that the thread that started a worker closes
+   * them if it has to terminate the worker (see FdTable.owned).
+   */
+  ownedFds?: Int32Array;
 }
 
 export class Sandbox {
-  readonly fds = new FdTable();
+  readonly fds: FdTable;
   private readonly mem = new GuestMemory();
   private readonly ctx: Context;
   private readonly returnOnExit: boolean;
@@ -61,22 +72,20 @@ export class Sandbox {
   private readonly stopFlag: Int32Array;
 
   constructor(options: SandboxOptions = {}) {
+    this.fds = new FdTable(options.maxFds, options.ownedFds);
     this.returnOnExit = options.returnOnExit ?? true;
     this.trace = traceSink(options.trace);
     const listen = options.listen ?? [];
     const env = Object.entries({ ...options.env, ...(listen.length ? { LISTEN_FDS: String(listen.length) } : {}) })
       .map(([k, v]) => `${k}=${v}`);
     this.stopFlag = options.stopFlag ?? new Int32Array(new SharedArrayBuffer(4));
-    this.ctx = { mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env, stop: this.stopFlag };
+    this.ctx = { mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env, stop: this.stopFlag, exitStatus: null };
     try {
       this.addStdio(0, options.stdin === undefined ? 0 : options.stdin);
       this.addStdio(1, options.stdout === undefined ? 1 : options.stdout);
       this.addStdio(2, options.stderr === undefined ? 2 : options.stderr);
-      for (const l of listen) {
-        const hostFd = typeof l === 'number' ? dupCloexec(l) : listenOn(l);
-        this.fds.insert(this.fds.adopt(hostFd, null, FILETYPE.SOCKET_STREAM), 3);
-      }
-      for (const hostFd of options.grant ?? []) this.fds.insert(this.fds.adopt(dupCloexec(hostFd)), 3);
+      for (const l of listen) this.addListener(l);
+      for (const hostFd of options.grant ?? []) this.fds.insert(shared(this.fds.adopt(dupCloexec(hostFd))), 3);
       for (const [guest, host] of Object.entries(options.preopens ?? {})) this.preopen(guest, host);
     } catch (e) {
       this.close();
@@ -84,13 +93,28 @@ export class Sandbox {
     }
   }
 
+  /**
+   * A listener is shared: with the embedder, or between run()'s workers. One the sandbox
+   * creates is made non-blocking on the host (it is the sandbox's own), so that an accept
+   * never waits in the kernel, where a stop cannot reach it, nor after another worker took the
+   * connection; the guest sees it blocking, as a new listener is, and waits are emulated.
+   */
+  private addListener(l: string | number): void {
+    const e = shared(this.fds.adopt(typeof l === 'number' ? dupCloexec(l) : listenOn(l), null, FILETYPE.SOCKET_STREAM));
+    if (typeof l === 'string') {
+      libc.fcntl(e.hostFd, F.SETFL, O.NONBLOCK | O.RDWR);
+      e.hostNonblock = true;
+    }
+    e.emulateBlocking = true;
+    this.fds.insert(e, 3);
+  }
+
   private addStdio(fd: number, stdio: Stdio): void {
     if (stdio === null) return;
     if (typeof stdio === 'number') {
       // A closed host descriptor leaves the guest's closed too, as a native program would find it.
       if (libc.fcntl(stdio, F.GETFD, 0) < 0) return;
-      const e = this.fds.adopt(dupCloexec(stdio));
-      e.sharedDescription = true;
+      const e = shared(this.fds.adopt(dupCloexec(stdio)));
       e.emulateBlocking = true;
       this.fds.insertAt(fd, e);
     } else {
@@ -113,15 +137,16 @@ export class Sandbox {
    * free number, with the rights its type allows. The caller keeps its own descriptor.
    */
   grant(hostFd: number): number {
-    return this.fds.insert(this.fds.adopt(dupCloexec(hostFd)));
+    return this.fds.insert(shared(this.fds.adopt(dupCloexec(hostFd))));
   }
 
   getImportObject(): WebAssembly.Imports {
     const modules = { wasi_snapshot_preview1: preview1(this.ctx), zerocopy: zerocopy(this.ctx) };
     const sink = this.trace;
     if (sink === undefined) return modules;
+    // A path longer than any path the kernel takes prints as its pointer, never decoded.
     const read = (ptr: number, len: number): string | null => {
-      try { return this.mem.string(ptr, len); } catch { return null; }
+      try { return this.mem.path(ptr, len); } catch { return null; }
     };
     return Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, traced(name, m, sink, read)]));
   }
@@ -136,18 +161,49 @@ export class Sandbox {
     this.mem.attach(memory);
   }
 
-  /** Runs a command's _start; returns its exit code (0 if _start returns). Traps propagate. */
-  start(instance: WebAssembly.Instance): number {
-    const start = this.bind(instance, '_start');
-    if (typeof start !== 'function') throw new TypeError('the module exports no _start function');
+  /**
+   * Runs a command: its _start, in an instance, or in a module, which is instantiated here
+   * first (so that a start section that calls proc_exit ends the guest as proc_exit anywhere
+   * does). Returns the exit code: proc_exit's, 0 if _start returns, 128 + the signal for a
+   * stop. A trap throws a WebAssembly.RuntimeError, a stack overflow too ("call stack
+   * exhausted"), however deep it happened; a module that cannot be linked throws its LinkError.
+   */
+  start(guest: WebAssembly.Instance | WebAssembly.Module): number {
+    if (this.started) throw new Error('this Sandbox has already started an instance');
+    let start: unknown;
     try {
+      let instance = guest as WebAssembly.Instance;
+      if (guest instanceof WebAssembly.Module) {
+        this.started = true; // its start section may already call in
+        instance = new WebAssembly.Instance(guest, this.getImportObject());
+        this.started = false;
+      }
+      start = this.bind(instance, '_start');
+      if (typeof start !== 'function') throw new TypeError('the module exports no _start function');
       start();
       return 0;
     } catch (e) {
-      if (!(e instanceof ProcExit)) throw e;
-      if (!this.returnOnExit) process.exit(e.code);
-      return e.code;
+      const status = this.ended(e);
+      if (!this.returnOnExit) process.exit(status);
+      return status;
     }
+  }
+
+  /**
+   * How a guest that threw `e` ended: its exit status (proc_exit, a stop), or `e` rethrown:
+   * a trap, with a stack overflow made one (it is a RangeError to V8, in guest code or in an
+   * import: the same recursion either way).
+   */
+  private ended(e: unknown): number {
+    const status = this.ctx.exitStatus ?? (e instanceof ProcExit ? e.code : null);
+    if (status !== null) return status;
+    if (isStackOverflow(e)) {
+      // A stop whose ProcExit could not even be made, so deep was the guest: still a stop.
+      const signal = Atomics.load(this.stopFlag, 0);
+      if (signal !== 0) return 128 + signal;
+      throw new WebAssembly.RuntimeError(STACK_EXHAUSTED);
+    }
+    throw e;
   }
 
   /** Prepares a reactor: runs its _initialize, if it has one. */
@@ -181,6 +237,12 @@ export class Sandbox {
 }
 
 /** "ENOENT (no such file or directory)" for a Linux errno. */
+/** Marks an entry whose open file description others share: its flags are never changed. */
+function shared(e: FdEntry): FdEntry {
+  e.sharedDescription = true;
+  return e;
+}
+
 export function errnoText(linuxErrno: number): string {
   const name = Object.entries(constants.errno).find(([, v]) => v === linuxErrno)?.[0] ?? `errno ${linuxErrno}`;
   return `${name} (${libc.strerror(linuxErrno).toLowerCase()})`;

@@ -4,6 +4,8 @@
 // process's descriptor table, and each worker's Sandbox duplicates them.
 import { Worker } from 'node:worker_threads';
 import * as libc from './native/libc.js';
+import { F, O } from './native/platform.js';
+import { DEFAULT_FD_LIMIT, closeOwned } from './sandbox/fd_table.js';
 import { listenOn } from './listen.js';
 
 export interface RunOptions {
@@ -20,6 +22,8 @@ export interface RunOptions {
   stdin?: number | null;
   stdout?: number | null;
   stderr?: number | null;
+  /** As SandboxOptions.maxFds, for each guest. */
+  maxFds?: number;
   /** Called as each worker ends: its exit status, or the trap or error that ended it. */
   onExit?: (worker: number, result: WorkerResult) => void;
 }
@@ -44,19 +48,28 @@ export function run(module: WebAssembly.Module, options: RunOptions = {}): Runni
       if (typeof l === 'number') return l;
       const fd = listenOn(l);
       owned.push(fd);
+      // Shared by every worker: non-blocking, so that no accept waits in the kernel (where a
+      // stop cannot reach it) after another worker took the connection. Each guest still sees
+      // it blocking; its Sandbox emulates the waits (runtime.ts, addListener).
+      libc.fcntl(fd, F.SETFL, O.NONBLOCK | O.RDWR);
       return fd;
     });
   } catch (e) {
     for (const fd of owned) libc.close(fd);
     throw e;
   }
+  const maxFds = options.maxFds ?? DEFAULT_FD_LIMIT;
   const stopFlag = new Int32Array(new SharedArrayBuffer(4));
   const workers: Worker[] = [];
   const done = Promise.all(Array.from({ length: n }, (_, i) => new Promise<number>((resolve) => {
+    // Where the worker's table mirrors its host descriptors (FdTable.owned): a worker
+    // terminated by stop() runs no more code, so its descriptors are closed from here.
+    const ownedFds = new Int32Array(new SharedArrayBuffer(4 * maxFds));
     const w = new Worker(new URL('./worker_main.js', import.meta.url), {
       workerData: {
         module, stopFlag, listen, grant: options.grant ?? [], args: options.args ?? [], env: options.env ?? {},
         preopens: options.preopens ?? {}, stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
+        maxFds, owned: ownedFds,
       },
     });
     workers.push(w);
@@ -64,7 +77,11 @@ export function run(module: WebAssembly.Module, options: RunOptions = {}): Runni
     w.on('message', (m: WorkerResult) => { result = m; });
     w.on('error', (e) => { result = { status: 1, error: e instanceof Error ? e.message : String(e) }; });
     w.on('exit', (code) => {
-      const r = result ?? { status: code === 0 ? 1 : code, error: 'the worker ended without a result' };
+      closeOwned(ownedFds);
+      const signal = Atomics.load(stopFlag, 0);
+      // Terminated after a stop it could not see (a guest computing without calls): stopped.
+      const r = result ?? (signal !== 0 ? { status: 128 + signal }
+        : { status: code === 0 ? 1 : code, error: 'the worker ended without a result' });
       options.onExit?.(i + 1, r);
       resolve(r.status);
     });

@@ -63,6 +63,7 @@ export function fd_fdstat_set_flags(ctx: Context, fd: number, flags: number): vo
     return;
   }
   check(libc.fcntl(e.hostFd, F.SETFL, next));
+  e.hostNonblock = (next & O.NONBLOCK) !== 0;
 }
 
 /**
@@ -87,11 +88,25 @@ function setSharedFlags(ctx: Context, fd: number, e: FdEntry, current: number, n
     return;
   }
   if (e.filetype === FILETYPE.SOCKET_STREAM || e.filetype === FILETYPE.SOCKET_DGRAM) fail(errno.notsup);
-  const own = check(libc.openat(AT.FDCWD, `/proc/self/fd/${e.hostFd}`, (current & O.ACCMODE) | O.NONBLOCK | O.CLOEXEC | O.NOCTTY, 0));
-  const mine = new FdEntry(own, e.filetype, e.rightsBase, e.rightsInheriting);
+  // Held by the table before it exists (FdTable.temporary), then put in place of the shared one.
+  const mine = ctx.fds.temporary();
+  try {
+    const r = libc.openat(AT.FDCWD, `/proc/self/fd/${e.hostFd}`, (current & O.ACCMODE) | O.NONBLOCK | O.CLOEXEC | O.NOCTTY, 0);
+    if (r >= 0) mine.hostFd = r;
+    check(r);
+  } catch (err) {
+    ctx.fds.release(mine);
+    throw err;
+  }
+  mine.filetype = e.filetype;
+  mine.rightsBase = e.rightsBase;
+  mine.rightsInheriting = e.rightsInheriting;
   mine.revoked = e.revoked;
   mine.pending = e.pending;
+  mine.mayBlock = e.mayBlock;
+  mine.hostNonblock = true;
   closeEntry(ctx.fds.replace(fd, mine));
+  ctx.fds.keep(mine);
 }
 
 /** Rights only narrow (witx: "fd_fdstat_set_rights ... can only remove rights"). */

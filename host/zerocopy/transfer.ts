@@ -7,10 +7,10 @@
 import * as libc from '../native/libc.js';
 import { O } from '../native/platform.js';
 import { check, errno, fail, WasiError } from '../sandbox/errno.js';
-import { FdEntry } from '../sandbox/fd_table.js';
+import { FdEntry, type Reservation } from '../sandbox/fd_table.js';
 import type { Context } from '../sandbox/context.js';
 import { FILETYPE, R, STREAM_RIGHTS } from '../sandbox/rights.js';
-import { waitReady } from '../wasi/io.js';
+import { waitIfBlocking, waitReady } from '../wasi/io.js';
 
 const EAGAIN = 11, ESPIPE = 29;
 /** Linux's splice flags (splice(2)); SPLICE_F_NONBLOCK asks for EAGAIN instead of waiting. */
@@ -25,20 +25,34 @@ const scratch = new Uint8Array(CHUNK);
 export type OffsetPtr = bigint | null;
 
 /**
- * Runs a raw transfer syscall. Descriptors that must look blocking to the guest (inherited
- * stdio that the host made non-blocking) wait and retry, unless the guest asked for
- * SPLICE_F_NONBLOCK.
+ * Runs a raw transfer syscall. Where a side's description is blocking on the host, the call
+ * first waits for that side to be ready, in slices that see a stop (io.ts, waitIfBlocking):
+ * a sendfile to a FIFO nobody reads must still end when the guest is stopped. Descriptors
+ * that must look blocking to the guest (inherited stdio that the host made non-blocking) wait
+ * and retry on EAGAIN, unless the guest asked for SPLICE_F_NONBLOCK: for both sides, since
+ * EAGAIN does not say which one was not ready.
  */
-function run(src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number, first?: number): number {
-  for (let r = first ?? op(); ; r = op()) {
+function run(ctx: Context, src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number, first?: number): number {
+  for (let r = first ?? (waitBoth(ctx, src, dst, nonblock), op()); ; r = op()) {
     if (r === -EAGAIN && !nonblock && (dst.emulateBlocking || src.emulateBlocking)) {
-      if (dst.emulateBlocking) waitReady(dst.hostFd, true);
-      else waitReady(src.hostFd, false);
+      if (src.emulateBlocking) waitReady(src.hostFd, false, ctx.stop);
+      if (dst.emulateBlocking) waitReady(dst.hostFd, true, ctx.stop);
+      waitBoth(ctx, src, dst, nonblock);
       continue;
     }
     return check(r);
   }
 }
+
+function waitBoth(ctx: Context, src: FdEntry, dst: FdEntry, nonblock: boolean): void {
+  if (nonblock) return;
+  waitIfBlocking(src, false, ctx.stop);
+  waitIfBlocking(dst, true, ctx.stop);
+}
+
+/** Whether a transfer between these may wait in the kernel (see waitIfBlocking). */
+const mayWait = (src: FdEntry, dst: FdEntry): boolean =>
+  (src.mayBlock && !src.hostNonblock) || (dst.mayBlock && !dst.hostNonblock);
 
 const kernel = (e: FdEntry): boolean => e.hostFd >= 0 && e.pending === null;
 
@@ -48,10 +62,12 @@ export function sendfile(ctx: Context, outFd: number, inFd: number, offset: Offs
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offset === null ? 0 : R.FD_SEEK));
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE);
   if (kernel(src) && kernel(dst)) {
-    // The hot path: no closure unless the call must be retried.
+    // The hot path: no closure unless the call must wait or be retried.
+    const op = () => libc.sendfile(dst.hostFd, src.hostFd, offset, count);
+    if (mayWait(src, dst)) return run(ctx, src, dst, false, op);
     const r = libc.sendfile(dst.hostFd, src.hostFd, offset, count);
     if (r >= 0) return r;
-    return run(src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, offset, count), r);
+    return run(ctx, src, dst, false, op, r);
   }
   return copyTransfer(ctx, src, dst, offset === null ? null : offsetGuest, count);
 }
@@ -61,7 +77,7 @@ export function splice(ctx: Context, inFd: number, offIn: OffsetPtr, offInGuest:
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offIn === null ? 0 : R.FD_SEEK));
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE | (offOut === null ? 0 : R.FD_SEEK));
   if (kernel(src) && kernel(dst)) {
-    return run(src, dst, (flags & SPLICE_F.NONBLOCK) !== 0,
+    return run(ctx, src, dst, (flags & SPLICE_F.NONBLOCK) !== 0,
       () => libc.splice(src.hostFd, offIn, dst.hostFd, offOut, len, flags));
   }
   // splice(2) on a virtual file: the virtual side behaves as a pipe, so it takes no offset.
@@ -75,7 +91,7 @@ export function tee(ctx: Context, inFd: number, outFd: number, len: bigint, flag
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ);
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE);
   if (kernel(src) && kernel(dst)) {
-    return run(src, dst, (flags & SPLICE_F.NONBLOCK) !== 0, () => libc.tee(src.hostFd, dst.hostFd, len, flags));
+    return run(ctx, src, dst, (flags & SPLICE_F.NONBLOCK) !== 0, () => libc.tee(src.hostFd, dst.hostFd, len, flags));
   }
   // tee(2) needs two kernel pipes; a virtual source is not one (EINVAL, as for any non-pipe).
   if (!kernel(src)) fail(errno.inval);
@@ -88,16 +104,41 @@ export function copy_file_range(ctx: Context, inFd: number, offIn: OffsetPtr, ou
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE | (offOut === null ? 0 : R.FD_SEEK));
   // copy_file_range(2) works between regular files only: a virtual file is never one (EINVAL).
   if (!kernel(src) || !kernel(dst)) fail(errno.inval);
-  return run(src, dst, false, () => libc.copy_file_range(src.hostFd, offIn, dst.hostFd, offOut, len, flags));
+  return run(ctx, src, dst, false, () => libc.copy_file_range(src.hostFd, offIn, dst.hostFd, offOut, len, flags));
 }
 
-/** pipe2(2), both ends close-on-exec on the host, both joining the guest's table. */
+/**
+ * pipe2(2), both ends close-on-exec on the host, both joining the guest's table: their numbers
+ * are reserved first (`mfile` at the guest's limit), and both descriptors are the table's the
+ * moment pipe2 returns, before anything else runs.
+ */
 export function pipe(ctx: Context, fdflags: number): [number, number] {
   if (fdflags & ~PIPE_NONBLOCK) fail(errno.inval);
+  const nonblock = (fdflags & PIPE_NONBLOCK) !== 0;
   const fds = new Int32Array(2);
-  check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | (fdflags & PIPE_NONBLOCK ? O.NONBLOCK : 0)));
-  const entry = (hostFd: number) => new FdEntry(hostFd, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0);
-  return [ctx.fds.insert(entry(fds[0])), ctx.fds.insert(entry(fds[1]))];
+  const bytes = new Uint8Array(fds.buffer);
+  const r0 = ctx.fds.reserve();
+  let r1: Reservation;
+  try {
+    r1 = ctx.fds.reserve();
+  } catch (e) {
+    ctx.fds.cancel(r0);
+    throw e;
+  }
+  const r = libc.pipe2(bytes, O.CLOEXEC | (nonblock ? O.NONBLOCK : 0));
+  if (r === 0) {
+    r0.entry.hostFd = fds[0];
+    r1.entry.hostFd = fds[1];
+  } else {
+    ctx.fds.cancel(r1);
+    ctx.fds.cancel(r0);
+    check(r);
+  }
+  for (const { entry } of [r0, r1]) {
+    entry.mayBlock = true;
+    entry.hostNonblock = nonblock;
+  }
+  return [ctx.fds.commit(r0, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0), ctx.fds.commit(r1, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0)];
 }
 
 // --- the copying path, for virtual files ---------------------------------------------------
@@ -138,7 +179,7 @@ function copyTransfer(ctx: Context, src: FdEntry, dst: FdEntry, offsetGuest: num
   let written = 0;
   let error: WasiError | null = null;
   try {
-    written = writeAll(dst, data);
+    written = writeAll(dst, data, ctx.stop);
   } catch (e) {
     if (!(e instanceof WasiError)) throw e;
     error = e;
@@ -165,7 +206,7 @@ function seekable(e: FdEntry): boolean {
 }
 
 /** Writes as much of `data` as the destination takes now; throws only if it took nothing. */
-function writeAll(dst: FdEntry, data: Uint8Array): number {
+function writeAll(dst: FdEntry, data: Uint8Array, stop: Int32Array | null): number {
   if (dst.virtual !== null) {
     if (dst.virtual.write === undefined) fail(errno.badf);
     let done = 0;
@@ -178,8 +219,9 @@ function writeAll(dst: FdEntry, data: Uint8Array): number {
     return done;
   }
   for (;;) {
+    waitIfBlocking(dst, true, stop);
     const r = libc.write(dst.hostFd, data, data.length);
-    if (r === -EAGAIN && dst.emulateBlocking) { waitReady(dst.hostFd, true); continue; }
+    if (r === -EAGAIN && dst.emulateBlocking) { waitReady(dst.hostFd, true, stop); continue; }
     return check(r);
   }
 }
@@ -195,7 +237,7 @@ function teeToVirtual(ctx: Context, src: FdEntry, dst: FdEntry, len: bigint, fla
     const n = check(libc.tee(src.hostFd, fds[1], len > BigInt(CHUNK) ? BigInt(CHUNK) : len, flags));
     if (n === 0) return 0;
     const got = check(libc.read(fds[0], scratch, n));
-    return writeAll(dst, scratch.subarray(0, got));
+    return writeAll(dst, scratch.subarray(0, got), ctx.stop);
   } finally {
     libc.close(fds[0]);
     libc.close(fds[1]);
