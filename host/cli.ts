@@ -15,6 +15,7 @@ run options:
   --listen HOST:PORT   a TCP listener for the guest at descriptor 3, 4, ... ([IPv6]:PORT too);
                        the guest gets LISTEN_FDS=<count>
   --workers N          run N instances in worker threads, sharing the listeners
+  --max-fds N          the guest may hold at most N descriptors (default 1024): then mfile
   --trace              print each call the guest makes, with its arguments and result, on stderr
   -h, --help           show this help
 
@@ -32,6 +33,7 @@ interface RunCommand {
   trace: boolean;
   listen: string[];
   workers: number;
+  maxFds?: number;
   dirs: { host: string; guest: string }[];
   env: Record<string, string>;
   module: string;
@@ -68,6 +70,10 @@ function parseRun(argv: string[]): RunCommand {
       cmd.listen.push(spec);
     } else if (flag === '--workers') {
       cmd.workers = parseWorkers(value(flag, inline));
+    } else if (flag === '--max-fds') {
+      const v = value(flag, inline);
+      cmd.maxFds = Number(v);
+      if (!/^\d+$/.test(v) || cmd.maxFds < 3 || cmd.maxFds > 1 << 20) throw new UsageError(`--max-fds ${v}: expected a count from 3 to ${1 << 20}`);
     } else if (a === '--trace') {
       cmd.trace = true;
     } else if (flag === '-h' || flag === '--help') {
@@ -141,15 +147,21 @@ async function runWorkers(module: WebAssembly.Module, options: RunOptions, stopI
     },
   });
   const onSignal = (signal: NodeJS.Signals) => {
-    stoppedBy = signal === 'SIGINT' ? 2 : 15;
+    const number = signal === 'SIGINT' ? 2 : 15;
+    // A second signal does not wait for the guests: it ends the process at once.
+    if (stoppedBy) process.exit(128 + number);
+    stoppedBy = number;
     void running.stop(stoppedBy);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     const codes = await running;
-    if (stoppedBy && stopIsClean && codes.every((c) => c === 0 || c === 128 + stoppedBy)) return 0;
-    return codes.find((c) => c !== 0) ?? 0;
+    const status = stoppedBy && stopIsClean && codes.every((c) => c === 0 || c === 128 + stoppedBy) ? 0
+      : codes.find((c) => c !== 0) ?? 0;
+    // Stopped: exit now, even if a write of ours to a stdout nobody reads is still pending.
+    if (stoppedBy) process.exit(status);
+    return status;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -162,25 +174,21 @@ async function runCommand(argv: string[]): Promise<number> {
   const args = [cmd.module, ...cmd.args];
   const preopens = Object.fromEntries(cmd.dirs.map((d) => [d.guest, d.host]));
   if (cmd.workers > 0) {
-    return runWorkers(module, { workers: cmd.workers, args, env: cmd.env, preopens, listen: cmd.listen }, false);
+    return runWorkers(module, { workers: cmd.workers, args, env: cmd.env, preopens, listen: cmd.listen, maxFds: cmd.maxFds }, false);
   }
   const trace = cmd.trace ? (line: string) => { writeSync(2, line); } : undefined;
-  const sandbox = new Sandbox({ args, env: cmd.env, listen: cmd.listen, returnOnExit: true, trace });
+  const sandbox = new Sandbox({ args, env: cmd.env, listen: cmd.listen, returnOnExit: true, trace, maxFds: cmd.maxFds });
   try {
     for (const d of cmd.dirs) sandbox.preopen(d.guest, d.host);
-    let instance: WebAssembly.Instance;
     try {
-      instance = new WebAssembly.Instance(module, sandbox.getImportObject());
-    } catch (e) {
-      throw new UsageError(`cannot instantiate ${cmd.module}: ${(e as Error).message}`);
-    }
-    try {
-      return sandbox.start(instance);
+      // Instantiated by start(), so that a start section's proc_exit is an exit like any other.
+      return sandbox.start(module);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) {
         process.stderr.write(`wasm-zerocopy: ${cmd.module}: trap: ${e.message}\n`);
         return TRAP_STATUS;
       }
+      if (e instanceof WebAssembly.LinkError) throw new UsageError(`cannot instantiate ${cmd.module}: ${e.message}`);
       throw e;
     }
   } finally {

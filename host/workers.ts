@@ -28,7 +28,16 @@ export interface RunOptions {
   onExit?: (worker: number, result: WorkerResult) => void;
 }
 
-export interface WorkerResult { status: number; trap?: string; error?: string }
+export interface WorkerResult {
+  status: number;
+  trap?: string;
+  error?: string;
+  /**
+   * The guest was asked to stop and had not ended two seconds later (it was computing, making
+   * no call), so its worker was terminated; its descriptors were closed from here.
+   */
+  terminated?: boolean;
+}
 
 /** The exit status reported for a guest that trapped (as the CLI's). */
 export const TRAP_STATUS = 134;
@@ -80,7 +89,7 @@ export function run(module: WebAssembly.Module, options: RunOptions = {}): Runni
       closeOwned(ownedFds);
       const signal = Atomics.load(stopFlag, 0);
       // Terminated after a stop it could not see (a guest computing without calls): stopped.
-      const r = result ?? (signal !== 0 ? { status: 128 + signal }
+      const r = result ?? (signal !== 0 ? { status: 128 + signal, terminated: true }
         : { status: code === 0 ? 1 : code, error: 'the worker ended without a result' });
       options.onExit?.(i + 1, r);
       resolve(r.status);
