@@ -2,8 +2,8 @@
 // descriptions the host shares with them, and to take every descriptor the process has.
 import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errno, errnoName, run, type RunOptions, type WorkerResult } from '../host/index.js';
@@ -13,6 +13,7 @@ import { FDFLAGS } from '../host/wasi/abi.js';
 import { CLI, openFds, runCli, tempDir } from './helpers/guest.js';
 import { hostPipe, hostile, hostileFile, queued, waitFor, waitForText } from './helpers/hostile.js';
 import { Caller } from './helpers/imports.js';
+import { data } from './helpers/wat.js';
 import { listenOn } from '../host/listen.js';
 
 const { RET } = Caller;
@@ -30,13 +31,13 @@ function fdflags(c: Caller, fd: number): number {
  * for the stop would keep stop() from resolving: worker.terminate() cannot interrupt a native
  * call, so the test's deadline would fail it.
  */
-async function stopWhenBlocked(body: string, options: RunOptions = {}, blocked?: () => boolean): Promise<WorkerResult[]> {
+async function stopWhenBlocked(body: string, options: RunOptions = {}, blocked?: () => boolean, extra = ''): Promise<WorkerResult[]> {
   const dir = tempDir('wzc-stop-');
   const errPath = join(dir, 'stderr');
   const err = openSync(errPath, 'w');
   const results: WorkerResult[] = [];
   try {
-    const running = run(hostile(body), { stdin: null, stdout: null, stderr: err, ...options, onExit: (_, r) => { results.push(r); } });
+    const running = run(hostile(body, extra), { stdin: null, stdout: null, stderr: err, ...options, onExit: (_, r) => { results.push(r); } });
     try {
       await waitForText(errPath, 'ready\n');
       if (blocked !== undefined) await waitFor('the guest to block', blocked);
@@ -100,6 +101,60 @@ wakes('sendfile from a file to a stdout pipe nobody reads', async () => {
     closeSync(fd);
     closeSync(r);
     closeSync(w);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+for (const [mode, rights] of [['reading', 2], ['writing', 64]] as const) {
+  wakes(`path_open of a FIFO for ${mode} while nobody opens its other end`, async () => {
+    const dir = tempDir('wzc-stop-');
+    try {
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      const results = await stopWhenBlocked(`(call $ready)
+        (drop (call $path_open (i32.const 3) (i32.const 0) (i32.const 512) (i32.const 4) (i32.const 0)
+          (i64.const ${rights}) (i64.const 0) (i32.const 0) (i32.const 16)))`,
+      { preopens: { '/': dir } }, undefined, `${data(512, 'fifo')}`);
+      assert.equal(results, [{ status: 143 }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+wakes('a blocking path_open of a FIFO still completes when the other end comes, and I/O goes through', async () => {
+  const dir = tempDir('wzc-stop-');
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const c = new Caller({ preopens: { '/': dir } });
+  try {
+    const [p, len] = c.str('fifo');
+    // A writer that comes later: the open for reading waits for it (fifo(7)).
+    let child = spawn('sh', ['-c', `sleep 0.3; printf abc > ${fifo}`]);
+    let done = new Promise((resolve) => child.on('exit', resolve));
+    assert.is(c.wasi.path_open(3, 0, p, len, 0, 2n, 0n, 0, RET), errno.success);
+    const r = c.u32(RET);
+    c.dv.setUint32(0x200, 0x400, true);
+    c.dv.setUint32(0x204, 16, true);
+    assert.is(c.wasi.fd_read(r, 0x200, 1, 0x300), errno.success);
+    assert.is(Buffer.from(c.u8.subarray(0x400, 0x400 + c.u32(0x300))).toString(), 'abc');
+    assert.is(fdflags(c, r), 0, 'blocking, as asked');
+    await done;
+    assert.is(c.wasi.fd_close(r), errno.success);
+    // A reader that comes later: the open for writing waits for it.
+    child = spawn('sh', ['-c', `sleep 0.3; cat ${fifo} > ${fifo}.out`]);
+    done = new Promise((resolve) => child.on('exit', resolve));
+    assert.is(c.wasi.path_open(3, 0, p, len, 0, 64n, 0n, 0, RET), errno.success);
+    const w = c.u32(RET);
+    c.u8.set(Buffer.from('xyz'), 0x400);
+    c.dv.setUint32(0x204, 3, true);
+    assert.is(c.wasi.fd_write(w, 0x200, 1, 0x300), errno.success);
+    assert.is(c.wasi.fd_close(w), errno.success);
+    await done;
+    assert.is(readFileSync(`${fifo}.out`, 'utf8'), 'xyz');
+    // Asked for NONBLOCK, it does not wait: ENXIO without a reader, as natively.
+    assert.is(c.wasi.path_open(3, 0, p, len, 0, 64n, 0n, FDFLAGS.NONBLOCK, RET), errno.nxio);
+  } finally {
+    c.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

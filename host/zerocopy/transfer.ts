@@ -62,12 +62,11 @@ export function sendfile(ctx: Context, outFd: number, inFd: number, offset: Offs
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offset === null ? 0 : R.FD_SEEK));
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE);
   if (kernel(src) && kernel(dst)) {
-    // The hot path: no closure unless the call must wait or be retried.
-    const op = () => libc.sendfile(dst.hostFd, src.hostFd, offset, count);
-    if (mayWait(src, dst)) return run(ctx, src, dst, false, op);
+    if (mayWait(src, dst)) return run(ctx, src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, offset, count));
+    // The hot path: no closure unless the call must be retried.
     const r = libc.sendfile(dst.hostFd, src.hostFd, offset, count);
     if (r >= 0) return r;
-    return run(ctx, src, dst, false, op, r);
+    return run(ctx, src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, offset, count), r);
   }
   return copyTransfer(ctx, src, dst, offset === null ? null : offsetGuest, count);
 }
