@@ -4,6 +4,8 @@ import { closeSync, fstatSync, openSync, readFileSync, statSync, writeSync } fro
 import { fileURLToPath } from 'node:url';
 import { boundPort, listenOn, parseListen } from './listen.js';
 import { Sandbox } from './runtime.js';
+import * as libc from './native/libc.js';
+import { F, O } from './native/platform.js';
 import { run, TRAP_STATUS, type RunOptions } from './workers.js';
 
 const USAGE = `usage: wasm-zerocopy run [OPTIONS] MODULE.wasm [ARGS...]
@@ -228,6 +230,9 @@ async function sendFile(argv: string[]): Promise<number> {
     if (!st.isFile()) throw new UsageError(`not a regular file: ${file}`);
     const module = loadModule(fileURLToPath(new URL('../guests/send_file.wasm', import.meta.url)));
     const listener = listenOn(listen);
+    // Shared by the workers: non-blocking on the host, so that a guest's NONBLOCK on it stays
+    // its own and no accept waits in the kernel after another worker took the connection.
+    libc.fcntl(listener, F.SETFL, O.NONBLOCK | O.RDWR);
     try {
       const shown = parseListen(listen).family === 6 ? `[${parseListen(listen).host}]:${boundPort(listener)}`
         : `${parseListen(listen).host}:${boundPort(listener)}`;

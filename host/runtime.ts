@@ -4,7 +4,9 @@ import { constants } from 'node:os';
 import * as libc from './native/libc.js';
 import { AT, F, O } from './native/platform.js';
 import { ProcExit, STACK_EXHAUSTED, isStackOverflow, type Context } from './sandbox/context.js';
-import { FdEntry, FdTable, dupCloexec, type VirtualFile } from './sandbox/fd_table.js';
+import { FdEntry, FdTable, closeEntry, dupCloexec, type VirtualFile } from './sandbox/fd_table.js';
+import { WasiError } from './sandbox/errno.js';
+import { installInterrupt, requestStop, threadId } from './sandbox/interrupt.js';
 import { GuestMemory } from './sandbox/memory.js';
 import { FILETYPE, R } from './sandbox/rights.js';
 import { preview1 } from './wasi/preview1.js';
@@ -46,7 +48,9 @@ export interface SandboxOptions {
   grant?: readonly number[];
   /**
    * A shared flag another thread may set to a signal number to stop the guest at its next
-   * call (exit status 128 + the number). run() uses it for stop(); see also Sandbox.stop().
+   * call (exit status 128 + the number); run() uses it for stop(); see also Sandbox.stop().
+   * With a second element, start() keeps the guest's thread id there while it runs, so that
+   * requestStop() (interrupt.ts) also wakes the guest from a system call it waits in.
    */
   stopFlag?: Int32Array;
   /**
@@ -78,14 +82,14 @@ export class Sandbox {
     const listen = options.listen ?? [];
     const env = Object.entries({ ...options.env, ...(listen.length ? { LISTEN_FDS: String(listen.length) } : {}) })
       .map(([k, v]) => `${k}=${v}`);
-    this.stopFlag = options.stopFlag ?? new Int32Array(new SharedArrayBuffer(4));
+    this.stopFlag = options.stopFlag ?? new Int32Array(new SharedArrayBuffer(8));
     this.ctx = { mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env, stop: this.stopFlag, exitStatus: null };
     try {
       this.addStdio(0, options.stdin === undefined ? 0 : options.stdin);
       this.addStdio(1, options.stdout === undefined ? 1 : options.stdout);
       this.addStdio(2, options.stderr === undefined ? 2 : options.stderr);
       for (const l of listen) this.addListener(l);
-      for (const hostFd of options.grant ?? []) this.fds.insert(shared(this.fds.adopt(dupCloexec(hostFd))), 3);
+      for (const hostFd of options.grant ?? []) this.give(shared(this.fds.adopt(dupCloexec(hostFd))), 3);
       for (const [guest, host] of Object.entries(options.preopens ?? {})) this.preopen(guest, host);
     } catch (e) {
       this.close();
@@ -101,12 +105,9 @@ export class Sandbox {
    */
   private addListener(l: string | number): void {
     const e = shared(this.fds.adopt(typeof l === 'number' ? dupCloexec(l) : listenOn(l), null, FILETYPE.SOCKET_STREAM));
-    if (typeof l === 'string') {
-      libc.fcntl(e.hostFd, F.SETFL, O.NONBLOCK | O.RDWR);
-      e.hostNonblock = true;
-    }
+    if (typeof l === 'string') libc.fcntl(e.hostFd, F.SETFL, O.NONBLOCK | O.RDWR);
     e.emulateBlocking = true;
-    this.fds.insert(e, 3);
+    this.give(e, 3);
   }
 
   private addStdio(fd: number, stdio: Stdio): void {
@@ -129,7 +130,7 @@ export class Sandbox {
     const hostFd = libc.openat(AT.FDCWD, hostPath, O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0);
     if (hostFd < 0) throw new Error(`cannot open directory ${JSON.stringify(hostPath)}: ${errnoText(-hostFd)}`);
     // From 3 on even when a standard stream is absent: wasi-libc and node:wasi expect it there.
-    return this.fds.insert(this.fds.adopt(hostFd, guestPath, FILETYPE.DIRECTORY), 3);
+    return this.give(this.fds.adopt(hostFd, guestPath, FILETYPE.DIRECTORY), 3);
   }
 
   /**
@@ -137,7 +138,18 @@ export class Sandbox {
    * free number, with the rights its type allows. The caller keeps its own descriptor.
    */
   grant(hostFd: number): number {
-    return this.fds.insert(shared(this.fds.adopt(dupCloexec(hostFd))));
+    return this.give(shared(this.fds.adopt(dupCloexec(hostFd))));
+  }
+
+  /** Adds a descriptor the embedder gives; past maxFds, an Error (and the duplicate is closed). */
+  private give(e: FdEntry, min = 0): number {
+    try {
+      return this.fds.insert(e, min);
+    } catch (err) {
+      closeEntry(e);
+      if (err instanceof WasiError) throw new Error(`the guest would hold more than maxFds (${this.fds.limit}) descriptors`);
+      throw err;
+    }
   }
 
   getImportObject(): WebAssembly.Imports {
@@ -170,6 +182,9 @@ export class Sandbox {
    */
   start(guest: WebAssembly.Instance | WebAssembly.Module): number {
     if (this.started) throw new Error('this Sandbox has already started an instance');
+    // Which thread to interrupt for a stop (interrupt.ts): stopFlag[1], while the guest runs.
+    const tidSlot = this.stopFlag.length > 1 && installInterrupt();
+    if (tidSlot) Atomics.store(this.stopFlag, 1, threadId());
     let start: unknown;
     try {
       let instance = guest as WebAssembly.Instance;
@@ -186,6 +201,8 @@ export class Sandbox {
       const status = this.ended(e);
       if (!this.returnOnExit) process.exit(status);
       return status;
+    } finally {
+      if (tidSlot) Atomics.store(this.stopFlag, 1, 0);
     }
   }
 
@@ -223,11 +240,12 @@ export class Sandbox {
   }
 
   /**
-   * Asks the guest to stop: its next call ends it as if by `signal` (exit status 128 + signal).
-   * Safe to call from a signal handler or, through the shared `stopFlag`, from another thread.
+   * Asks the guest to stop: its next call ends it as if by `signal` (exit status 128 + signal),
+   * and a call it is waiting in ends within a slice (0.1 s). The guest cannot catch it. Safe
+   * to call from a signal handler or, through the shared `stopFlag`, from another thread.
    */
   stop(signal = 15): void {
-    Atomics.store(this.stopFlag, 0, signal);
+    requestStop(this.stopFlag, signal);
   }
 
   /** Closes every host descriptor the guest still holds. */
@@ -237,9 +255,13 @@ export class Sandbox {
 }
 
 /** "ENOENT (no such file or directory)" for a Linux errno. */
-/** Marks an entry whose open file description others share: its flags are never changed. */
+/**
+ * Marks an entry whose open file description others share: its flags are never changed, and
+ * the guest's view of them starts as they are (stdio and listeners then show it blocking).
+ */
 function shared(e: FdEntry): FdEntry {
   e.sharedDescription = true;
+  e.emulateBlocking = (libc.fcntl(e.hostFd, F.GETFL, 0) & O.NONBLOCK) === 0;
   return e;
 }
 

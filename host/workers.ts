@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import * as libc from './native/libc.js';
 import { F, O } from './native/platform.js';
 import { DEFAULT_FD_LIMIT, closeOwned } from './sandbox/fd_table.js';
+import { requestStop } from './sandbox/interrupt.js';
 import { listenOn } from './listen.js';
 
 export interface RunOptions {
@@ -68,9 +69,12 @@ export function run(module: WebAssembly.Module, options: RunOptions = {}): Runni
     throw e;
   }
   const maxFds = options.maxFds ?? DEFAULT_FD_LIMIT;
-  const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  // One per worker: the signal asked for, and the id of the thread its guest runs on, to
+  // interrupt a system call it waits in (sandbox/interrupt.ts).
+  const stopFlags = Array.from({ length: n }, () => new Int32Array(new SharedArrayBuffer(8)));
   const workers: Worker[] = [];
   const done = Promise.all(Array.from({ length: n }, (_, i) => new Promise<number>((resolve) => {
+    const stopFlag = stopFlags[i];
     // Where the worker's table mirrors its host descriptors (FdTable.owned): a worker
     // terminated by stop() runs no more code, so its descriptors are closed from here.
     const ownedFds = new Int32Array(new SharedArrayBuffer(4 * maxFds));
@@ -99,10 +103,14 @@ export function run(module: WebAssembly.Module, options: RunOptions = {}): Runni
   });
   const running = done as Running;
   running.stop = (signal = 15) => {
-    Atomics.store(stopFlag, 0, signal);
-    // A guest blocked outside any call (a long computation) cannot see the flag: terminate it.
+    // Again every 50 ms: a signal that arrived just before its thread entered a system call
+    // woke nothing, and the next one will.
+    const ask = () => { for (const flag of stopFlags) requestStop(flag, signal); };
+    ask();
+    const again = setInterval(ask, 50);
+    // A guest computing without calls never sees the flag: its worker is terminated.
     const timer = setTimeout(() => { for (const w of workers) void w.terminate(); }, 2000);
-    return done.finally(() => clearTimeout(timer));
+    return done.finally(() => { clearInterval(again); clearTimeout(timer); });
   };
   return running;
 }

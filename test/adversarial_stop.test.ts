@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errno, errnoName, run, type RunOptions, type WorkerResult } from '../host/index.js';
+import { Sandbox, errno, errnoName, run, type RunOptions, type WorkerResult } from '../host/index.js';
 import * as libc from '../host/native/libc.js';
 import { F, O } from '../host/native/platform.js';
 import { FDFLAGS } from '../host/wasi/abi.js';
@@ -31,13 +31,14 @@ function fdflags(c: Caller, fd: number): number {
  * for the stop would keep stop() from resolving: worker.terminate() cannot interrupt a native
  * call, so the test's deadline would fail it.
  */
-async function stopWhenBlocked(body: string, options: RunOptions = {}, blocked?: () => boolean, extra = ''): Promise<WorkerResult[]> {
+async function stopWhenBlocked(body: string, options: RunOptions = {}, blocked?: () => boolean, extra = '',
+  memory?: string): Promise<WorkerResult[]> {
   const dir = tempDir('wzc-stop-');
   const errPath = join(dir, 'stderr');
   const err = openSync(errPath, 'w');
   const results: WorkerResult[] = [];
   try {
-    const running = run(hostile(body, extra), { stdin: null, stdout: null, stderr: err, ...options, onExit: (_, r) => { results.push(r); } });
+    const running = run(hostile(body, extra, memory), { stdin: null, stdout: null, stderr: err, ...options, onExit: (_, r) => { results.push(r); } });
     try {
       await waitForText(errPath, 'ready\n');
       if (blocked !== undefined) await waitFor('the guest to block', blocked);
@@ -84,6 +85,39 @@ for (const nonblock of [false, true]) {
     }
   });
 }
+
+wakes('one fd_write of 1 MiB to a blocking stdout pipe nobody reads: the kernel waits in it, past every check', async () => {
+  const [r, w] = hostPipe(false);
+  try {
+    // The pipe is empty when the call starts, so nothing waits before it: the kernel takes
+    // 64 KiB and waits inside writev(2), where only a signal reaches the thread.
+    const results = await stopWhenBlocked('(call $ready) (drop (call $write (i32.const 1) (i32.const 4096) (i32.const 1048576)))',
+      { stdout: w }, () => queued(r) >= 65536, '', '(memory (export "memory") 17)');
+    assert.equal(results, [{ status: 143 }]);
+  } finally {
+    closeSync(r);
+    closeSync(w);
+  }
+});
+
+wakes('one sendfile of 8 MiB to a blocking socket whose peer stops reading', async () => {
+  const dir = tempDir('wzc-stop-');
+  const file = join(dir, 'data');
+  writeFileSync(file, Buffer.alloc(8 << 20, 'x'));
+  const fd = openSync(file, 'r');
+  const pair = new Int32Array(2);
+  assert.is(libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O.CLOEXEC, 0, new Uint8Array(pair.buffer)), 0);
+  try {
+    const results = await stopWhenBlocked('(call $ready) (drop (call $sendfile (i32.const 3) (i32.const 4) (i32.const 0) (i64.const 8388608) (i32.const 40)))',
+      { grant: [pair[0], fd] }, () => queued(pair[1]) > 0);
+    assert.equal(results, [{ status: 143 }]);
+  } finally {
+    closeSync(fd);
+    closeSync(pair[0]);
+    closeSync(pair[1]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 wakes('sendfile from a file to a stdout pipe nobody reads', async () => {
   const dir = tempDir('wzc-stop-');
@@ -338,6 +372,17 @@ limit('by default a guest holds at most 1024 descriptors', () => {
     assert.is(n, 512);
   } finally {
     c.close();
+  }
+});
+
+limit('an embedder that gives more descriptors than the limit gets a clear error, and nothing is left open', () => {
+  const dir = tempDir('wzc-limit-');
+  const before = openFds();
+  try {
+    assert.throws(() => new Sandbox({ maxFds: 4, preopens: { '/a': dir, '/b': dir } }), /more than maxFds \(4\)/);
+    assert.equal(openFds(), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -2,7 +2,7 @@
 // holding the host descriptor it stands for (or a JavaScript object, for streams an embedder
 // supplies), its WASI file type and its rights. A guest reaches only what is in its table.
 import * as libc from '../native/libc.js';
-import { AT, F, O, S, STATX_BASIC_STATS } from '../native/platform.js';
+import { AT, F, S, STATX_BASIC_STATS } from '../native/platform.js';
 import { errno, fail } from './errno.js';
 import { FILETYPE, TTY_RIGHTS, maxRights } from './rights.js';
 
@@ -31,14 +31,11 @@ export class FdEntry {
    */
   emulateBlocking = false;
   /**
-   * I/O on it can wait: a pipe or FIFO, a socket, a terminal. Where its description is also
-   * blocking on the host (`hostNonblock` clear), every call that could wait first waits for
-   * readiness in slices that see a stop (io.ts, waitReady), so that no stop is ever left
-   * behind a read or an accept blocked in the kernel.
+   * Set while the guest has asked for NONBLOCK on a shared description that stays blocking
+   * (a socket, which cannot be reopened as a description of its own): calls that would wait
+   * answer EAGAIN instead (MSG_DONTWAIT where the call takes it, io.ts, sock.ts).
    */
-  mayBlock = false;
-  /** The host description has O_NONBLOCK, as far as the host knows (it set it, or read it). */
-  hostNonblock = false;
+  emulateNonblock = false;
   /**
    * Bytes taken from a stream that cannot be read again (a pipe, a virtual file) by a copying
    * transfer whose destination accepted fewer: they are delivered first by the next read or
@@ -58,19 +55,6 @@ export class FdEntry {
     readonly preopen: string | null = null,
     readonly virtual: VirtualFile | null = null,
   ) {}
-}
-
-/**
- * Whether I/O on a host descriptor of this WASI type can wait: sockets, terminals, and what
- * WASI has no type for, FIFOs above all. Regular files, directories and other devices
- * (/dev/null) answer at once.
- */
-export function mayBlock(hostFd: number, filetype: number): boolean {
-  switch (filetype) {
-    case FILETYPE.SOCKET_STREAM: case FILETYPE.SOCKET_DGRAM: case FILETYPE.UNKNOWN: return true;
-    case FILETYPE.CHARACTER_DEVICE: return libc.isatty(hostFd) === 1;
-    default: return false;
-  }
 }
 
 /** WASI file type of a host descriptor, from its st_mode. */
@@ -247,10 +231,7 @@ export class FdTable {
   adopt(hostFd: number, preopen: string | null = null, filetype = filetypeOf(hostFd)): FdEntry {
     let [base, inheriting] = maxRights(filetype);
     if (filetype === FILETYPE.CHARACTER_DEVICE && libc.isatty(hostFd) === 1) base = TTY_RIGHTS;
-    const e = new FdEntry(hostFd, filetype, base, inheriting, preopen);
-    e.mayBlock = mayBlock(hostFd, filetype);
-    e.hostNonblock = (libc.fcntl(hostFd, F.GETFL, 0) & O.NONBLOCK) !== 0;
-    return e;
+    return new FdEntry(hostFd, filetype, base, inheriting, preopen);
   }
 
   /** Puts `entry` in place of what `fd` holds; returns the old entry for the caller to close. */

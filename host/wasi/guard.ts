@@ -19,26 +19,36 @@ export function guard(module: string, fns: Record<string, (...a: any[]) => numbe
     out[name] = (...args: any[]): number => {
       // A host that asked the guest to stop (Sandbox.stop, a signal to the CLI) ends it at its
       // next call, so that the guest unwinds and every descriptor is closed by the host.
-      if (stop !== null && stop[0] !== 0) {
-        ctx.exitStatus ??= 128 + stop[0];
-        throw new ProcExit(ctx.exitStatus);
-      }
+      if (stop !== null && stop[0] !== 0) stopGuest(ctx, stop);
+      let r: number;
       try {
-        return fn(...args) ?? errno.success;
+        r = fn(...args) ?? errno.success;
       } catch (e) {
-        if (e instanceof WasiError) return e.errno;
-        if (e instanceof ProcExit) {
-          ctx.exitStatus ??= e.code;
-          throw e;
+        if (e instanceof WasiError) {
+          r = e.errno;
+        } else {
+          if (e instanceof ProcExit) {
+            ctx.exitStatus ??= e.code;
+            throw e;
+          }
+          // If this check itself overflows, the RangeError it throws escapes just the same.
+          if (isStackOverflow(e)) throw e;
+          reportInternal(`${module}.${name}`, e);
+          r = errno.io;
         }
-        // If this check itself overflows, the RangeError it throws escapes just the same.
-        if (isStackOverflow(e)) throw e;
-        reportInternal(`${module}.${name}`, e);
-        return errno.io;
       }
+      // A stop that came while the call ran (and may have cut it short: sandbox/interrupt.ts)
+      // ends the guest now, whatever the call did: a stopped guest makes no further progress.
+      if (stop !== null && stop[0] !== 0) stopGuest(ctx, stop);
+      return r;
     };
   }
   return out;
+}
+
+function stopGuest(ctx: Context, stop: Int32Array): never {
+  ctx.exitStatus ??= 128 + stop[0];
+  throw new ProcExit(ctx.exitStatus);
 }
 
 const reported = new Set<string>();

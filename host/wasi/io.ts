@@ -70,34 +70,47 @@ export function waitReady(hostFd: number, write: boolean, stop: Int32Array | nul
   }
 }
 
-/**
- * Before a call that could wait in the kernel, where the description is blocking on the host:
- * waits here instead, where a stop is seen. (Where the description is non-blocking the call
- * answers EAGAIN and `retrying` waits.) Another owner of the description may still take what
- * was ready first; then the call waits in the kernel, as it would natively.
- */
-export function waitIfBlocking(e: FdEntry, write: boolean, stop: Int32Array | null): void {
-  if (e.mayBlock && !e.hostNonblock) waitReady(e.hostFd, write, stop);
+/** Whether a descriptor is ready for reading (or writing) now, or has hung up or failed. */
+export function readyNow(hostFd: number, write: boolean): boolean {
+  pollfd.writeInt32LE(hostFd, 0);
+  pollfd.writeInt16LE(write ? POLLOUT : POLLIN, 4);
+  pollfd.writeInt16LE(0, 6);
+  return libc.poll(pollfd, 1, 0) !== 0;
 }
 
 /**
- * Runs a raw syscall that may wait for `e`: waits first where the kernel would (see
- * waitIfBlocking), and retries after a wait where the entry must appear blocking.
+ * Runs a raw syscall, retrying after a wait where the entry must appear blocking. A call
+ * interrupted for a stop (sandbox/interrupt.ts) ends the guest; one interrupted by any other
+ * signal is restarted, as with SA_RESTART.
  */
 export function retrying(e: FdEntry, write: boolean, stop: Int32Array | null, op: () => number): number {
   for (;;) {
-    waitIfBlocking(e, write, stop);
     const r = op();
     if (r === -EAGAIN && e.emulateBlocking) { waitReady(e.hostFd, write, stop); continue; }
+    if (r === -EINTR) { stopPoint(stop); continue; }
     return check(r);
   }
 }
+
+/** struct msghdr on LP64 Linux: name @0, namelen @8, iov @16, iovlen @24, control @32, controllen @40, flags @48. */
+const msg = Buffer.alloc(56);
+export function msghdr(iov: Buffer, count: number): Buffer {
+  msg.fill(0);
+  msg.writeBigUInt64LE(libc.addressOf(iov), 16);
+  msg.writeBigUInt64LE(BigInt(count), 24);
+  return msg;
+}
+
+/** Linux's MSG_* flags (bits/socket.h). */
+export const MSG = { PEEK: 0x2, TRUNC: 0x20, DONTWAIT: 0x40, WAITALL: 0x100, NOSIGNAL: 0x4000 } as const;
 
 export function readInto(ctx: Context, e: FdEntry, views: Uint8Array[], offset: bigint | null): number {
   if (e.pending !== null && offset === null) return readPending(e, views);
   if (e.virtual !== null) return perView(e.virtual, 'read', views, offset);
   if (views.length === 0) return 0;
   const iov = toHostIovecs(ctx.mem, views);
+  // NONBLOCK the guest asked for on a shared socket that stays blocking: a non-blocking call.
+  if (e.emulateNonblock && offset === null) return check(libc.recvmsg(e.hostFd, msghdr(iov, views.length), MSG.DONTWAIT));
   return retrying(e, false, ctx.stop, () => offset === null
     ? libc.readv(e.hostFd, iov, views.length)
     : libc.preadv(e.hostFd, iov, views.length, BigInt.asIntN(64, offset)));
@@ -139,6 +152,9 @@ export function writeFrom(ctx: Context, e: FdEntry, views: Uint8Array[], offset:
   if (e.virtual !== null) return perView(e.virtual, 'write', views, offset);
   if (views.length === 0) return 0;
   const iov = toHostIovecs(ctx.mem, views);
+  if (e.emulateNonblock && offset === null) {
+    return check(libc.sendmsg(e.hostFd, msghdr(iov, views.length), MSG.DONTWAIT | MSG.NOSIGNAL));
+  }
   return retrying(e, true, ctx.stop, () => offset === null
     ? libc.writev(e.hostFd, iov, views.length)
     : libc.pwritev(e.hostFd, iov, views.length, BigInt.asIntN(64, offset)));

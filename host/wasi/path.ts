@@ -3,15 +3,14 @@
 // itself refuses `..` past the directory, absolute paths, symlinks that lead outside and
 // /proc magic links, atomically (openat2(2), "RESOLVE_BENEATH"). No path string is compared.
 import * as libc from '../native/libc.js';
-import { F, O, RESOLVE } from '../native/platform.js';
-import { check, errno, fail, WasiError } from '../sandbox/errno.js';
-import { mayBlock, type FdEntry } from '../sandbox/fd_table.js';
+import { O, RESOLVE } from '../native/platform.js';
+import { check, errno, fail } from '../sandbox/errno.js';
+import type { FdEntry } from '../sandbox/fd_table.js';
 import type { Context } from '../sandbox/context.js';
 import { FILETYPE, R, READ_RIGHTS, WRITE_RIGHTS } from '../sandbox/rights.js';
 import { LOOKUP_SYMLINK_FOLLOW, OFLAGS } from './abi.js';
 import { fdflagsToOpen, narrowRights } from './fd.js';
 import { statFd, type Filestat } from './stat.js';
-import { stopPoint, waitReady } from './io.js';
 
 const EAGAIN = 11, EXDEV = 18;
 const BENEATH = RESOLVE.BENEATH | RESOLVE.NO_MAGICLINKS;
@@ -89,51 +88,16 @@ export function path_open(ctx: Context, fd: number, req: OpenRequest): number {
   if (req.oflags & OFLAGS.TRUNC) flags |= O.TRUNC;
   if (!(req.dirflags & LOOKUP_SYMLINK_FOLLOW)) flags |= O.NOFOLLOW;
 
+  // openat2(2) is strict where open(2) is lax: a mode without O_CREAT is EINVAL.
   const slot = ctx.fds.reserve(); // `mfile` at the guest's limit, before anything is opened
   try {
-    const hostFd = openWaiting(ctx, fd, dir, req, flags, slot.entry);
+    const hostFd = openBeneath(dir.hostFd, req.path, flags, flags & O.CREAT ? 0o666 : 0, slot.entry);
     const filetype = statFd(hostFd).filetype;
     const [base, inheriting] = narrowRights(filetype, req.rightsBase, req.rightsInheriting, dir);
-    slot.entry.mayBlock = mayBlock(hostFd, filetype);
-    slot.entry.hostNonblock = (flags & O.NONBLOCK) !== 0;
-    if (!slot.entry.hostNonblock) {
-      // fifo(7): opened for reading alone, a FIFO waits for a writer. Here it waits for the
-      // first bytes or for a writer that came and went, a wait that sees a stop, then reads
-      // block as the guest asked.
-      if (filetype === FILETYPE.UNKNOWN && (flags & O.ACCMODE) === O.RDONLY) waitReady(hostFd, false, ctx.stop);
-      check(libc.fcntl(hostFd, F.SETFL, libc.fcntl(hostFd, F.GETFL, 0) & ~O.NONBLOCK));
-    }
     return ctx.fds.commit(slot, filetype, base, inheriting);
   } catch (e) {
     ctx.fds.cancel(slot);
     throw e;
-  }
-}
-
-/** How long a blocking open of a FIFO without a reader sleeps before it tries again. */
-const FIFO_RETRY_MS = 20;
-
-/**
- * Opens always with O_NONBLOCK, which path_open then clears unless the guest asked for it: a
- * blocking open(2) of a FIFO waits in the kernel for the other end (fifo(7)), where no stop
- * reaches it. Opened for writing alone, it is ENXIO while nobody reads: then, if it is a FIFO
- * and the guest did not ask for NONBLOCK, the open is tried again every FIFO_RETRY_MS until a
- * reader comes or the guest is stopped.
- */
-function openWaiting(ctx: Context, fd: number, dir: FdEntry, req: OpenRequest, flags: number, into: FdEntry): number {
-  // openat2(2) is strict where open(2) is lax: a mode without O_CREAT is EINVAL.
-  const mode = flags & O.CREAT ? 0o666 : 0;
-  for (;;) {
-    try {
-      return openBeneath(dir.hostFd, req.path, flags | O.NONBLOCK, mode, into);
-    } catch (e) {
-      const fifoWithoutReader = e instanceof WasiError && e.errno === errno.nxio &&
-        (flags & (O.NONBLOCK | O.ACCMODE)) === O.WRONLY &&
-        withPath(ctx, fd, R.PATH_OPEN, req.dirflags, req.path, statFd).filetype === FILETYPE.UNKNOWN;
-      if (!fifoWithoutReader) throw e;
-    }
-    libc.poll(null, 0, FIFO_RETRY_MS);
-    stopPoint(ctx.stop);
   }
 }
 

@@ -10,9 +10,9 @@ import { check, errno, fail, WasiError } from '../sandbox/errno.js';
 import { FdEntry, type Reservation } from '../sandbox/fd_table.js';
 import type { Context } from '../sandbox/context.js';
 import { FILETYPE, R, STREAM_RIGHTS } from '../sandbox/rights.js';
-import { waitIfBlocking, waitReady } from '../wasi/io.js';
+import { readyNow, stopPoint, waitReady } from '../wasi/io.js';
 
-const EAGAIN = 11, ESPIPE = 29;
+const EAGAIN = 11, EINTR = 4, ESPIPE = 29;
 /** Linux's splice flags (splice(2)); SPLICE_F_NONBLOCK asks for EAGAIN instead of waiting. */
 export const SPLICE_F = { MOVE: 1, NONBLOCK: 2, MORE: 4, GIFT: 8 } as const;
 /** The one fdflag `pipe` accepts. */
@@ -25,34 +25,32 @@ const scratch = new Uint8Array(CHUNK);
 export type OffsetPtr = bigint | null;
 
 /**
- * Runs a raw transfer syscall. Where a side's description is blocking on the host, the call
- * first waits for that side to be ready, in slices that see a stop (io.ts, waitIfBlocking):
- * a sendfile to a FIFO nobody reads must still end when the guest is stopped. Descriptors
- * that must look blocking to the guest (inherited stdio that the host made non-blocking) wait
- * and retry on EAGAIN, unless the guest asked for SPLICE_F_NONBLOCK: for both sides, since
- * EAGAIN does not say which one was not ready.
+ * Runs a raw transfer syscall for descriptors whose flags the guest sees emulated (shared
+ * descriptions, see FdEntry):
+ * - A side that must look blocking (inherited stdio the host made non-blocking) and is not
+ *   ready waits for it, in slices that see a stop, and the call is retried, unless the guest
+ *   asked for SPLICE_F_NONBLOCK. EAGAIN does not say which side was not ready: each is asked;
+ *   if every emulated side is ready, the EAGAIN was the other side's own, and is returned.
+ * - A side the guest made NONBLOCK over a description that stays blocking (a shared socket)
+ *   and is not ready answers EAGAIN before the call (which could still wait for a large count
+ *   once started; a stop interrupts it, sandbox/interrupt.ts).
+ * A call interrupted for a stop ends the guest; one interrupted otherwise is restarted.
  */
 function run(ctx: Context, src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number, first?: number): number {
-  for (let r = first ?? (waitBoth(ctx, src, dst, nonblock), op()); ; r = op()) {
+  if (first === undefined && ((src.emulateNonblock && !readyNow(src.hostFd, false)) ||
+    (dst.emulateNonblock && !readyNow(dst.hostFd, true)))) fail(errno.again);
+  for (let r = first ?? op(); ; r = op()) {
     if (r === -EAGAIN && !nonblock && (dst.emulateBlocking || src.emulateBlocking)) {
-      if (src.emulateBlocking) waitReady(src.hostFd, false, ctx.stop);
-      if (dst.emulateBlocking) waitReady(dst.hostFd, true, ctx.stop);
-      waitBoth(ctx, src, dst, nonblock);
-      continue;
+      const srcWaits = src.emulateBlocking && !readyNow(src.hostFd, false);
+      const dstWaits = dst.emulateBlocking && !readyNow(dst.hostFd, true);
+      if (srcWaits) waitReady(src.hostFd, false, ctx.stop);
+      if (dstWaits) waitReady(dst.hostFd, true, ctx.stop);
+      if (srcWaits || dstWaits) continue;
     }
+    if (r === -EINTR) { stopPoint(ctx.stop); continue; }
     return check(r);
   }
 }
-
-function waitBoth(ctx: Context, src: FdEntry, dst: FdEntry, nonblock: boolean): void {
-  if (nonblock) return;
-  waitIfBlocking(src, false, ctx.stop);
-  waitIfBlocking(dst, true, ctx.stop);
-}
-
-/** Whether a transfer between these may wait in the kernel (see waitIfBlocking). */
-const mayWait = (src: FdEntry, dst: FdEntry): boolean =>
-  (src.mayBlock && !src.hostNonblock) || (dst.mayBlock && !dst.hostNonblock);
 
 const kernel = (e: FdEntry): boolean => e.hostFd >= 0 && e.pending === null;
 
@@ -62,7 +60,9 @@ export function sendfile(ctx: Context, outFd: number, inFd: number, offset: Offs
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offset === null ? 0 : R.FD_SEEK));
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE);
   if (kernel(src) && kernel(dst)) {
-    if (mayWait(src, dst)) return run(ctx, src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, offset, count));
+    if (src.emulateNonblock || dst.emulateNonblock) {
+      return run(ctx, src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, offset, count));
+    }
     // The hot path: no closure unless the call must be retried.
     const r = libc.sendfile(dst.hostFd, src.hostFd, offset, count);
     if (r >= 0) return r;
@@ -132,10 +132,6 @@ export function pipe(ctx: Context, fdflags: number): [number, number] {
     ctx.fds.cancel(r1);
     ctx.fds.cancel(r0);
     check(r);
-  }
-  for (const { entry } of [r0, r1]) {
-    entry.mayBlock = true;
-    entry.hostNonblock = nonblock;
   }
   return [ctx.fds.commit(r0, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0), ctx.fds.commit(r1, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0)];
 }
@@ -218,9 +214,9 @@ function writeAll(dst: FdEntry, data: Uint8Array, stop: Int32Array | null): numb
     return done;
   }
   for (;;) {
-    waitIfBlocking(dst, true, stop);
     const r = libc.write(dst.hostFd, data, data.length);
     if (r === -EAGAIN && dst.emulateBlocking) { waitReady(dst.hostFd, true, stop); continue; }
+    if (r === -EINTR) { stopPoint(stop); continue; }
     return check(r);
   }
 }
