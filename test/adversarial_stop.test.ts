@@ -3,7 +3,8 @@
 import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsc, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox, errno, errnoName, run, type RunOptions, type WorkerResult } from '../host/index.js';
@@ -193,6 +194,31 @@ wakes('a blocking path_open of a FIFO still completes when the other end comes, 
   }
 });
 
+/** A TCP port nobody listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Connects, reads `bytes` bytes, then closes: what it received. */
+function fetchBytes(port: number, bytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (b) => {
+      text += b.toString();
+      if (text.length >= bytes) { socket.destroy(); resolve(text); }
+    });
+    socket.on('error', reject);
+  });
+}
+
 /** Spawns the CLI with stderr to a file; resolves its exit status, killing it past `ms`. */
 function spawnCli(args: string[], errPath: string, ms = 20_000): { exited: Promise<number | string>; pid: number } {
   const err = openSync(errPath, 'w');
@@ -217,6 +243,44 @@ wakes('the CLI: SIGTERM ends `run --workers 1 --listen` with a guest in sock_acc
     process.kill(pid, 'SIGTERM');
     assert.is(await exited, 143);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+wakes('the CLI: SIGTERM ends send-file whose stdout is a FIFO nobody reads, full when a client is logged', async () => {
+  const dir = tempDir('wzc-stop-');
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  // The reading end is the test's (non-blocking, its own description); the server's stdout is
+  // a separate writing description, which Node makes blocking, as it does for pipes.
+  const reader = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  const writer = openSync(fifo, fsc.O_WRONLY);
+  const filler = openSync(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK);
+  const errPath = join(dir, 'stderr');
+  const err = openSync(errPath, 'w');
+  const file = join(dir, 'hello.txt');
+  writeFileSync(file, 'hello\n');
+  try {
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, 'send-file', '--listen', `127.0.0.1:${port}`, file], { stdio: ['ignore', writer, err] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => { clearTimeout(timer); resolve(code ?? `killed by ${sig}`); }));
+    // The banner is read; from then on nobody reads, and the FIFO is filled to the brim.
+    let banner = '';
+    await waitFor('the banner', () => {
+      const b = Buffer.alloc(4096);
+      const n = libc.read(reader, b, 4096);
+      if (n > 0) banner += b.subarray(0, n).toString();
+      return banner.includes('stop with Ctrl-C\n');
+    });
+    while (libc.write(filler, Buffer.alloc(4096, 'f'), 4096) > 0) { /* until EAGAIN */ }
+    assert.is(await fetchBytes(port, 6), 'hello\n', 'the client got the file');
+    await sleep(300); // the guest now writes its log line into the full FIFO, and waits there
+    assert.is(queued(reader) >= 65536, true, 'the FIFO is full');
+    child.kill('SIGTERM');
+    assert.is(await exited, 0, readFileSync(errPath, 'utf8'));
+  } finally {
+    for (const fd of [err, filler, writer, reader]) closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
 });
