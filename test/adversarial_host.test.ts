@@ -11,7 +11,7 @@ import { AT, O } from '../host/native/platform.js';
 import { PATH_MAX } from '../host/sandbox/memory.js';
 import { Caller } from './helpers/imports.js';
 import { openFds, runCli, tempDir } from './helpers/guest.js';
-import { hostile, hostileFile } from './helpers/hostile.js';
+import { hostPipe, hostile, hostileFile } from './helpers/hostile.js';
 
 const { RET } = Caller;
 const ENAMETOOLONG = 36;
@@ -125,12 +125,17 @@ lengths.run();
 const stack = suite('adversarial (2): a stack overflow is a trap, wherever it falls, and leaks nothing');
 
 /**
- * A guest that first recurses `pad` frames, to move where the stack limit falls, then recurses
- * until the limit, each frame creating a pipe and closing both ends: the limit is reached
- * inside one of those calls, at a point that moves with `pad`.
+ * A guest that recurses until the stack limit, each frame creating a pipe and closing both
+ * ends, so that the limit is reached inside one of those calls. Where exactly depends on how
+ * much stack is left when the last frame starts: a first frame of `pad` extra 8-byte locals
+ * shifts that by 8 bytes per step, so a scan over `pad` reaches the limit at every point of a
+ * call, the moment pipe2 has returned among them.
  */
-const pipeRecursion = (pad: number) => hostile(`(call $pad (i32.const ${pad})) (call $deep)`, `
-  (func $pad (param $n i32) (if (local.get $n) (then (call $pad (i32.sub (local.get $n) (i32.const 1))))))
+const pipeRecursion = (pad: number) => hostile(`(call $pad)`, `
+  (func $pad ${Array.from({ length: pad }, (_, i) => `(local $l${i} i64)`).join(' ')}
+    ${Array.from({ length: pad }, (_, i) => `(local.set $l${i} (i64.const ${i}))`).join(' ')}
+    (call $deep)
+    (drop ${Array.from({ length: pad }, (_, i) => `(local.get $l${i})`).reduce((a, b) => `(i64.add ${a} ${b})`, '(i64.const 0)')}))
   (func $deep
     (drop (call $pipe (i32.const 0) (i32.const 16)))
     (drop (call $fd_close (i32.load (i32.const 16))))
@@ -141,7 +146,7 @@ stack('a recursion that creates descriptors in every frame traps with "call stac
   const before = openFds();
   const outcomes = new Map<string, number>();
   const err = stderrOf(() => {
-    for (let pad = 0; pad < 24; pad++) {
+    for (let pad = 0; pad < 16; pad++) {
       const sandbox = new Sandbox({ stdin: null, stdout: null, stderr: null });
       try {
         startIn(sandbox, pipeRecursion(pad));
@@ -157,6 +162,20 @@ stack('a recursion that creates descriptors in every frame traps with "call stac
   assert.equal([...outcomes.keys()], ['trap: call stack exhausted'], JSON.stringify([...outcomes]));
   assert.is(err, '', 'nothing reported as an internal error');
   assert.equal(openFds(), before, 'host descriptors leaked');
+});
+
+stack('a descriptor a call created but had not handed over when it was cut short is closed by close()', () => {
+  // What a call cut short by the stack limit leaves: a number reserved and a host descriptor
+  // stored in it the moment the system call returned, no commit; and a temporary not released.
+  const before = openFds();
+  const sandbox = new Sandbox({ stdin: null, stdout: null, stderr: null });
+  const [r, w] = hostPipe();
+  const slot = sandbox.fds.reserve();
+  slot.entry.hostFd = r;
+  sandbox.fds.temporary().hostFd = w;
+  assert.not.equal(openFds(), before);
+  sandbox.close();
+  assert.equal(openFds(), before);
 });
 
 stack('a recursion in plain guest code is the same trap', () => {
