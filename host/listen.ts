@@ -63,7 +63,10 @@ export interface ListenOptions {
 /** A listening socket's host descriptor; the caller owns it. */
 export function listenOn(spec: string, options: ListenOptions = {}): number {
   const a = parseListen(spec);
-  const fd = libc.socket(a.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | O.CLOEXEC, 0);
+  // Non-blocking on the host: a listener is shared (by run()'s workers, with the embedder), so
+  // an accept must never wait in the kernel after another guest took the connection; each
+  // guest sees it blocking, as a new listener is, and its waits are emulated (runtime.ts).
+  const fd = libc.socket(a.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | O.CLOEXEC | O.NONBLOCK, 0);
   if (fd < 0) throw new Error(`cannot listen on ${spec}: ${libc.strerror(-fd)}`);
   const one = Buffer.alloc(4);
   one.writeInt32LE(1);

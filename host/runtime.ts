@@ -3,8 +3,10 @@
 import { constants } from 'node:os';
 import * as libc from './native/libc.js';
 import { AT, F, O } from './native/platform.js';
-import { ProcExit, type Context } from './sandbox/context.js';
-import { FdEntry, FdTable, dupCloexec, type VirtualFile } from './sandbox/fd_table.js';
+import { ProcExit, STACK_EXHAUSTED, isStackOverflow, type Context } from './sandbox/context.js';
+import { FdEntry, FdTable, closeEntry, dupCloexec, type VirtualFile } from './sandbox/fd_table.js';
+import { WasiError } from './sandbox/errno.js';
+import { installInterrupt, requestStop, threadId } from './sandbox/interrupt.js';
 import { GuestMemory } from './sandbox/memory.js';
 import { FILETYPE, R } from './sandbox/rights.js';
 import { preview1 } from './wasi/preview1.js';
@@ -49,7 +51,9 @@ export interface SandboxOptions {
   grant?: readonly number[];
   /**
    * A shared flag another thread may set to a signal number to stop the guest at its next
-   * call (exit status 128 + the number). run() uses it for stop(); see also Sandbox.stop().
+   * call (exit status 128 + the number); run() uses it for stop(); see also Sandbox.stop().
+   * With a second element, start() keeps the guest's thread id there while it runs, so that
+   * requestStop() (interrupt.ts) also wakes the guest from a system call it waits in.
    */
   stopFlag?: Int32Array;
   /**
@@ -65,10 +69,21 @@ export interface SandboxOptions {
    * binding to a `listen` address always gets that listener.
    */
   sockets?: SocketGrants;
+  /**
+   * How many descriptors the guest may hold: they are numbered below this, and a call that
+   * would create one more answers `mfile`, as open(2) at RLIMIT_NOFILE. Default 1024.
+   */
+  maxFds?: number;
+  /**
+   * For run(): shared memory (4 bytes per descriptor, `maxFds` of them) in which the table
+   * mirrors the host descriptors it owns, so that the thread that started a worker closes
+   * them if it has to terminate the worker (see FdTable.owned).
+   */
+  ownedFds?: Int32Array;
 }
 
 export class Sandbox {
-  readonly fds = new FdTable();
+  readonly fds: FdTable;
   private readonly mem = new GuestMemory();
   private readonly ctx: Context;
   private readonly returnOnExit: boolean;
@@ -78,30 +93,40 @@ export class Sandbox {
   private readonly sockets: SocketGrants | undefined;
 
   constructor(options: SandboxOptions = {}) {
+    this.fds = new FdTable(options.maxFds, options.ownedFds);
     this.returnOnExit = options.returnOnExit ?? true;
     this.trace = traceSink(options.trace);
     this.sockets = options.sockets;
     const listen = options.listen ?? [];
     const env = Object.entries({ ...options.env, ...(listen.length ? { LISTEN_FDS: String(listen.length) } : {}) })
       .map(([k, v]) => `${k}=${v}`);
-    this.stopFlag = options.stopFlag ?? new Int32Array(new SharedArrayBuffer(4));
-    this.ctx = { mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env, stop: this.stopFlag };
+    this.stopFlag = options.stopFlag ?? new Int32Array(new SharedArrayBuffer(8));
+    this.ctx = { mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env, stop: this.stopFlag, exitStatus: null };
     try {
       this.addStdio(0, options.stdin === undefined ? 0 : options.stdin);
       this.addStdio(1, options.stdout === undefined ? 1 : options.stdout);
       this.addStdio(2, options.stderr === undefined ? 2 : options.stderr);
-      for (const l of listen) {
-        const hostFd = typeof l === 'number' ? dupCloexec(l) : listenOn(l);
-        this.fds.insert(this.fds.adopt(hostFd, null, FILETYPE.SOCKET_STREAM), 3);
-      }
-      for (const hostFd of options.grant ?? []) this.fds.insert(this.fds.adopt(dupCloexec(hostFd)), 3);
+      for (const l of listen) this.addListener(l);
+      for (const hostFd of options.grant ?? []) this.give(shared(this.fds.adopt(dupCloexec(hostFd))), 3);
       for (const [guest, host] of Object.entries(options.preopens ?? {})) this.preopen(guest, host);
       // Last, so that the numbering of everything else is as without it.
-      if (options.stopNotice !== undefined) env.push(`STOP_FD=${this.fds.insert(this.fds.adopt(dupCloexec(options.stopNotice)), 3)}`);
+      if (options.stopNotice !== undefined) env.push(`STOP_FD=${this.give(this.fds.adopt(dupCloexec(options.stopNotice)), 3)}`);
     } catch (e) {
       this.close();
       throw e;
     }
+  }
+
+  /**
+   * A listener is shared: with the embedder, or between run()'s workers. One the sandbox
+   * creates (listenOn) is non-blocking on the host, so that an accept never waits in the
+   * kernel, where only an interrupt reaches it, nor after another worker took the connection;
+   * the guest sees it blocking, as a new listener is, and waits are emulated.
+   */
+  private addListener(l: string | number): void {
+    const e = shared(this.fds.adopt(typeof l === 'number' ? dupCloexec(l) : listenOn(l), null, FILETYPE.SOCKET_STREAM));
+    e.emulateBlocking = true;
+    this.give(e, 3);
   }
 
   private addStdio(fd: number, stdio: Stdio): void {
@@ -109,8 +134,7 @@ export class Sandbox {
     if (typeof stdio === 'number') {
       // A closed host descriptor leaves the guest's closed too, as a native program would find it.
       if (libc.fcntl(stdio, F.GETFD, 0) < 0) return;
-      const e = this.fds.adopt(dupCloexec(stdio));
-      e.sharedDescription = true;
+      const e = shared(this.fds.adopt(dupCloexec(stdio)));
       e.emulateBlocking = true;
       this.fds.insertAt(fd, e);
     } else {
@@ -125,7 +149,7 @@ export class Sandbox {
     const hostFd = libc.openat(AT.FDCWD, hostPath, O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0);
     if (hostFd < 0) throw new Error(`cannot open directory ${JSON.stringify(hostPath)}: ${errnoText(-hostFd)}`);
     // From 3 on even when a standard stream is absent: wasi-libc and node:wasi expect it there.
-    return this.fds.insert(this.fds.adopt(hostFd, guestPath, FILETYPE.DIRECTORY), 3);
+    return this.give(this.fds.adopt(hostFd, guestPath, FILETYPE.DIRECTORY), 3);
   }
 
   /**
@@ -133,15 +157,27 @@ export class Sandbox {
    * free number, with the rights its type allows. The caller keeps its own descriptor.
    */
   grant(hostFd: number): number {
-    return this.fds.insert(this.fds.adopt(dupCloexec(hostFd)));
+    return this.give(shared(this.fds.adopt(dupCloexec(hostFd))));
+  }
+
+  /** Adds a descriptor the embedder gives; past maxFds, an Error (and the duplicate is closed). */
+  private give(e: FdEntry, min = 0): number {
+    try {
+      return this.fds.insert(e, min);
+    } catch (err) {
+      closeEntry(e);
+      if (err instanceof WasiError) throw new Error(`the guest would hold more than maxFds (${this.fds.limit}) descriptors`);
+      throw err;
+    }
   }
 
   getImportObject(): WebAssembly.Imports {
     const modules = { wasi_snapshot_preview1: preview1(this.ctx), zerocopy: zerocopy(this.ctx) };
     const sink = this.trace;
     if (sink === undefined) return modules;
+    // A path longer than any path the kernel takes prints as its pointer, never decoded.
     const read = (ptr: number, len: number): string | null => {
-      try { return this.mem.string(ptr, len); } catch { return null; }
+      try { return this.mem.path(ptr, len); } catch { return null; }
     };
     return Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, traced(name, m, sink, read)]));
   }
@@ -156,17 +192,36 @@ export class Sandbox {
     this.mem.attach(memory);
   }
 
-  /** Runs a command's _start; returns its exit code (0 if _start returns). Traps propagate. */
-  start(instance: WebAssembly.Instance): number {
-    const start = this.bind(instance, '_start');
-    if (typeof start !== 'function') throw new TypeError('the module exports no _start function');
+  /**
+   * Runs a command: its _start, in an instance, or in a module, which is instantiated here
+   * first (so that a start section that calls proc_exit ends the guest as proc_exit anywhere
+   * does). Returns the exit code: proc_exit's, 0 if _start returns, 128 + the signal for a
+   * stop. A trap throws a WebAssembly.RuntimeError, a stack overflow too ("call stack
+   * exhausted"), however deep it happened; a module that cannot be linked throws its LinkError.
+   */
+  start(guest: WebAssembly.Instance | WebAssembly.Module): number {
+    if (this.started) throw new Error('this Sandbox has already started an instance');
+    // Which thread to interrupt for a stop (interrupt.ts): stopFlag[1], while the guest runs.
+    const tidSlot = this.stopFlag.length > 1 && installInterrupt();
+    if (tidSlot) Atomics.store(this.stopFlag, 1, threadId());
+    let start: unknown;
     try {
+      let instance = guest as WebAssembly.Instance;
+      if (guest instanceof WebAssembly.Module) {
+        this.started = true; // its start section may already call in
+        instance = new WebAssembly.Instance(guest, this.getImportObject());
+        this.started = false;
+      }
+      start = this.bind(instance, '_start');
+      if (typeof start !== 'function') throw new TypeError('the module exports no _start function');
       start();
       return 0;
     } catch (e) {
-      if (!(e instanceof ProcExit)) throw e;
-      if (!this.returnOnExit) process.exit(e.code);
-      return e.code;
+      const status = this.ended(e);
+      if (!this.returnOnExit) process.exit(status);
+      return status;
+    } finally {
+      if (tidSlot) Atomics.store(this.stopFlag, 1, 0);
     }
   }
 
@@ -180,6 +235,23 @@ export class Sandbox {
     const code = runComponent(this.ctx, component, { sockets: this.sockets, trace: this.trace });
     if (!this.returnOnExit) process.exit(code);
     return code;
+  }
+
+  /**
+   * How a guest that threw `e` ended: its exit status (proc_exit, a stop), or `e` rethrown:
+   * a trap, with a stack overflow made one (it is a RangeError to V8, in guest code or in an
+   * import: the same recursion either way).
+   */
+  private ended(e: unknown): number {
+    const status = this.ctx.exitStatus ?? (e instanceof ProcExit ? e.code : null);
+    if (status !== null) return status;
+    if (isStackOverflow(e)) {
+      // A stop whose ProcExit could not even be made, so deep was the guest: still a stop.
+      const signal = Atomics.load(this.stopFlag, 0);
+      if (signal !== 0) return 128 + signal;
+      throw new WebAssembly.RuntimeError(STACK_EXHAUSTED);
+    }
+    throw e;
   }
 
   /** Prepares a reactor: runs its _initialize, if it has one. */
@@ -199,11 +271,12 @@ export class Sandbox {
   }
 
   /**
-   * Asks the guest to stop: its next call ends it as if by `signal` (exit status 128 + signal).
-   * Safe to call from a signal handler or, through the shared `stopFlag`, from another thread.
+   * Asks the guest to stop: its next call ends it as if by `signal` (exit status 128 + signal),
+   * and a call it is waiting in ends within a slice (0.1 s). The guest cannot catch it. Safe
+   * to call from a signal handler or, through the shared `stopFlag`, from another thread.
    */
   stop(signal = 15): void {
-    Atomics.store(this.stopFlag, 0, signal);
+    requestStop(this.stopFlag, signal);
   }
 
   /** Closes every host descriptor the guest still holds. */
@@ -213,6 +286,16 @@ export class Sandbox {
 }
 
 /** "ENOENT (no such file or directory)" for a Linux errno. */
+/**
+ * Marks an entry whose open file description others share: its flags are never changed, and
+ * the guest's view of them starts as they are (stdio and listeners then show it blocking).
+ */
+function shared(e: FdEntry): FdEntry {
+  e.sharedDescription = true;
+  e.emulateBlocking = (libc.fcntl(e.hostFd, F.GETFL, 0) & O.NONBLOCK) === 0;
+  return e;
+}
+
 export function errnoText(linuxErrno: number): string {
   const name = Object.entries(constants.errno).find(([, v]) => v === linuxErrno)?.[0] ?? `errno ${linuxErrno}`;
   return `${name} (${libc.strerror(linuxErrno).toLowerCase()})`;

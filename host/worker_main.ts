@@ -10,6 +10,7 @@ let sandbox: Sandbox | null = null;
 try {
   sandbox = new Sandbox({
     args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, stopFlag: d.stopFlag, sockets: d.sockets,
+    maxFds: d.maxFds, ownedFds: d.owned,
     ...(d.stopNotice !== undefined ? { stopNotice: d.stopNotice } : {}),
     ...(d.stdin !== undefined ? { stdin: d.stdin } : {}),
     ...(d.stdout !== undefined ? { stdout: d.stdout } : {}),
@@ -18,13 +19,12 @@ try {
   if (d.component !== undefined) {
     result = { status: sandbox.startComponent(await attach(d.component.glue, d.component.modules)) };
   } else {
-    const instance = new WebAssembly.Instance(d.module, sandbox.getImportObject());
-    result = { status: sandbox.start(instance) };
+    result = { status: sandbox.start(d.module) };
   }
 } catch (e) {
   result = e instanceof WebAssembly.RuntimeError
     ? { status: TRAP_STATUS, trap: e.message }
-    : { status: 1, error: e instanceof Error ? e.message : String(e) };
+    : { status: 1, error: e instanceof Error ? `${d.module instanceof WebAssembly.Module && e instanceof WebAssembly.LinkError ? 'cannot instantiate the module: ' : ''}${e.message}` : String(e) };
 } finally {
   sandbox?.close();
 }

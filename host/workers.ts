@@ -4,8 +4,10 @@
 // process's descriptor table, and each worker's Sandbox duplicates them.
 import { Worker } from 'node:worker_threads';
 import * as libc from './native/libc.js';
+import { F, O } from './native/platform.js';
+import { DEFAULT_FD_LIMIT, closeOwned } from './sandbox/fd_table.js';
+import { requestStop } from './sandbox/interrupt.js';
 import { listenOn } from './listen.js';
-import { O } from './native/platform.js';
 import type { Component } from './component/load.js';
 import type { SocketGrants } from './wasi2/sockets.js';
 
@@ -30,11 +32,22 @@ export interface RunOptions {
    * for a graceful stop before stopping them hard.
    */
   gracefulStop?: boolean;
+  /** As SandboxOptions.maxFds, for each guest. */
+  maxFds?: number;
   /** Called as each worker ends: its exit status, or the trap or error that ended it. */
   onExit?: (worker: number, result: WorkerResult) => void;
 }
 
-export interface WorkerResult { status: number; trap?: string; error?: string }
+export interface WorkerResult {
+  status: number;
+  trap?: string;
+  error?: string;
+  /**
+   * The guest was asked to stop and had not ended two seconds later (it was computing, making
+   * no call), so its worker was terminated; its descriptors were closed from here.
+   */
+  terminated?: boolean;
+}
 
 /** The exit status reported for a guest that trapped (as the CLI's). */
 export const TRAP_STATUS = 134;
@@ -61,6 +74,10 @@ export function run(module: WebAssembly.Module | Component, options: RunOptions 
       if (typeof l === 'number') return l;
       const fd = listenOn(l);
       owned.push(fd);
+      // Shared by every worker: non-blocking, so that no accept waits in the kernel (where a
+      // stop cannot reach it) after another worker took the connection. Each guest still sees
+      // it blocking; its Sandbox emulates the waits (runtime.ts, addListener).
+      libc.fcntl(fd, F.SETFL, O.NONBLOCK | O.RDWR);
       return fd;
     });
   } catch (e) {
@@ -83,14 +100,23 @@ export function run(module: WebAssembly.Module | Component, options: RunOptions 
   const closeNotice = (end: 'read' | 'write') => {
     if (notice !== null && notice[end] >= 0) { libc.close(notice[end]); notice[end] = -1; }
   };
+  const maxFds = options.maxFds ?? DEFAULT_FD_LIMIT;
+  // One per worker: the signal asked for, and the id of the thread its guest runs on, to
+  // interrupt a system call it waits in (sandbox/interrupt.ts).
+  const stopFlags = Array.from({ length: n }, () => new Int32Array(new SharedArrayBuffer(8)));
   const workers: Worker[] = [];
   const done = Promise.all(Array.from({ length: n }, (_, i) => new Promise<number>((resolve) => {
+    const stopFlag = stopFlags[i];
+    // Where the worker's table mirrors its host descriptors (FdTable.owned): a worker
+    // terminated by stop() runs no more code, so its descriptors are closed from here.
+    const ownedFds = new Int32Array(new SharedArrayBuffer(4 * maxFds));
     const w = new Worker(new URL('./worker_main.js', import.meta.url), {
       workerData: {
         ...(module instanceof WebAssembly.Module ? { module } : { component: { glue: module.glue, modules: module.modules } }),
         stopFlag, sockets: options.sockets, listen, grant: options.grant ?? [], stopNotice: notice?.read,
         args: options.args ?? [], env: options.env ?? {},
         preopens: options.preopens ?? {}, stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
+        maxFds, owned: ownedFds,
       },
     });
     workers.push(w);
@@ -98,7 +124,11 @@ export function run(module: WebAssembly.Module | Component, options: RunOptions 
     w.on('message', (m: WorkerResult) => { result = m; });
     w.on('error', (e) => { result = { status: 1, error: e instanceof Error ? e.message : String(e) }; });
     w.on('exit', (code) => {
-      const r = result ?? { status: code === 0 ? 1 : code, error: 'the worker ended without a result' };
+      closeOwned(ownedFds);
+      const signal = Atomics.load(stopFlag, 0);
+      // Terminated after a stop it could not see (a guest computing without calls): stopped.
+      const r = result ?? (signal !== 0 ? { status: 128 + signal, terminated: true }
+        : { status: code === 0 ? 1 : code, error: 'the worker ended without a result' });
       options.onExit?.(i + 1, r);
       resolve(r.status);
     });
@@ -109,10 +139,14 @@ export function run(module: WebAssembly.Module | Component, options: RunOptions 
   });
   const running = done as Running;
   running.stop = (signal = 15) => {
-    Atomics.store(stopFlag, 0, signal);
-    // A guest blocked outside any call (a long computation) cannot see the flag: terminate it.
+    // Again every 50 ms: a signal that arrived just before its thread entered a system call
+    // woke nothing, and the next one will.
+    const ask = () => { for (const flag of stopFlags) requestStop(flag, signal); };
+    ask();
+    const again = setInterval(ask, 50);
+    // A guest computing without calls never sees the flag: its worker is terminated.
     const timer = setTimeout(() => { for (const w of workers) void w.terminate(); }, 2000);
-    return done.finally(() => clearTimeout(timer));
+    return done.finally(() => { clearInterval(again); clearTimeout(timer); });
   };
   running.shutdown = (graceMs = 5000, signal = 15) => {
     if (notice === null) return running.stop(signal);

@@ -137,14 +137,21 @@ test('APPEND cannot change for the guest alone: notsup, and the host flags stay'
   }
 });
 
-test('over a blocking socket, which cannot be reopened: NONBLOCK is notsup and nothing changes', () => {
+test('over a blocking socket, which cannot be reopened: NONBLOCK is emulated for the guest alone', () => {
   const fds = new Int32Array(2);
   assert.is(libc.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O.CLOEXEC, 0, new Uint8Array(fds.buffer)), 0);
   const c = new Caller({ stdin: fds[0] });
   try {
-    assert.is(c.wasi.fd_fdstat_set_flags(0, FDFLAGS.NONBLOCK), errno.notsup);
+    assert.is(c.wasi.fd_fdstat_set_flags(0, FDFLAGS.NONBLOCK), 0);
+    assert.is(fdflags(c, 0), FDFLAGS.NONBLOCK);
+    assert.equal(read(c, 0), [errno.again, ''], 'nothing to read: again, not a wait');
+    assert.not.ok(hostNonblock(fds[0]), 'the host description is still blocking');
+    libc.write(fds[1], Buffer.from('abc'), 3);
+    assert.equal(read(c, 0), [0, 'abc']);
+    assert.is(c.wasi.fd_fdstat_set_flags(0, 0), 0);
     assert.is(fdflags(c, 0), 0);
-    assert.not.ok(hostNonblock(fds[0]));
+    libc.write(fds[1], Buffer.from('def'), 3);
+    assert.equal(read(c, 0), [0, 'def']);
   } finally {
     c.close();
     closeSync(fds[0]);

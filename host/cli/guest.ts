@@ -40,15 +40,21 @@ export async function runWorkers(module: WebAssembly.Module | Component, options
     },
   });
   const onSignal = (signal: NodeJS.Signals) => {
-    stoppedBy = signal === 'SIGINT' ? 2 : 15;
+    const number = signal === 'SIGINT' ? 2 : 15;
+    // A second signal does not wait for the guests: it ends the process at once.
+    if (stoppedBy) process.exit(128 + number);
+    stoppedBy = number;
     void running.stop(stoppedBy);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     const codes = await running;
-    if (stoppedBy && stopIsClean && codes.every((c) => c === 0 || c === 128 + stoppedBy)) return 0;
-    return codes.find((c) => c !== 0) ?? 0;
+    const status = stoppedBy && stopIsClean && codes.every((c) => c === 0 || c === 128 + stoppedBy) ? 0
+      : codes.find((c) => c !== 0) ?? 0;
+    // Stopped: exit now, even if a write of ours to a stdout nobody reads is still pending.
+    if (stoppedBy) process.exit(status);
+    return status;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -8,6 +8,7 @@ export const LISTEN: OptionSpec = {
   type: 'string', multiple: true, value: 'HOST:PORT',
   help: 'a TCP listener for the guest at descriptor 3, 4, ... ([IPv6]:PORT too; "systemd" for\nthe sockets of systemd socket activation); the guest gets LISTEN_FDS=<count>',
 };
+export const MAX_FDS: OptionSpec = { type: 'string', value: 'N', help: 'the guest may hold at most N descriptors (default 1024): then mfile' };
 export const WORKERS: OptionSpec = { type: 'string', value: 'N', help: 'run N instances in worker threads, sharing the listeners' };
 
 export interface DirSpec { host: string; guest: string }
@@ -52,5 +53,12 @@ export function parseTimeout(v: string): number {
 export function parseWorkers(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > 1024) throw new UsageError(`--workers ${v}: expected a count from 1 to 1024`);
+  return n;
+}
+
+/** --max-fds N: the guest's descriptor limit (SandboxOptions.maxFds). */
+export function parseMaxFds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 3 || n > 1 << 20) throw new UsageError(`--max-fds ${v}: expected a count from 3 to ${1 << 20}`);
   return n;
 }

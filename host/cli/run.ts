@@ -7,7 +7,7 @@ import { systemdListeners } from '../listen.js';
 import { UsageError, type Command } from './core.js';
 import { isComponentFile, runComponentFile } from './component.js';
 import { loadModule, runWorkers } from './guest.js';
-import { LISTEN, WORKERS, checkListen, parseDir, parseEnv, parseWorkers } from './options.js';
+import { LISTEN, MAX_FDS, WORKERS, checkListen, parseDir, parseEnv, parseMaxFds, parseWorkers } from './options.js';
 
 export const runCommand: Command = {
   name: 'run',
@@ -19,6 +19,7 @@ export const runCommand: Command = {
     env: { type: 'string', multiple: true, value: 'NAME=VALUE', help: 'give the guest an environment variable (it sees none of the host\'s)' },
     listen: LISTEN,
     workers: WORKERS,
+    'max-fds': MAX_FDS,
     trace: { type: 'boolean', help: 'print each call the guest makes, with its arguments and result, on stderr' },
   },
   notes: 'Options end at MODULE.wasm: what follows is the guest\'s argv, flags included.\n' +
@@ -33,6 +34,7 @@ export const runCommand: Command = {
     // "systemd": the sockets of socket activation (LISTEN_FDS, LISTEN_PID), checked before the guest starts.
     const listen: (string | number)[] = ((values.listen ?? []) as string[]).flatMap((l): (string | number)[] => (l === 'systemd' ? systemdListeners() : [checkListen(l)]));
     const workers = values.workers === undefined ? 0 : parseWorkers(values.workers as string);
+    const maxFds = values['max-fds'] === undefined ? undefined : parseMaxFds(values['max-fds'] as string);
     const trace = values.trace === true;
     if (trace && workers > 0) throw new UsageError('--trace cannot be combined with --workers');
     if (operands.length === 0) throw new UsageError('no module given');
@@ -41,23 +43,19 @@ export const runCommand: Command = {
     const preopens = Object.fromEntries(dirs.map((d) => [d.guest, d.host]));
     if (isComponentFile(path)) return runComponentFile({ path, args, env, preopens, listen, workers, trace });
     const module = loadModule(path);
-    if (workers > 0) return runWorkers(module, { workers, args, env, preopens, listen }, false);
-    const sandbox = new Sandbox({ args, env, listen, returnOnExit: true, trace: trace ? (line: string) => { writeSync(2, line); } : undefined });
+    if (workers > 0) return runWorkers(module, { workers, args, env, preopens, listen, maxFds }, false);
+    const sandbox = new Sandbox({ args, env, listen, maxFds, returnOnExit: true, trace: trace ? (line: string) => { writeSync(2, line); } : undefined });
     try {
       for (const d of dirs) sandbox.preopen(d.guest, d.host);
-      let instance: WebAssembly.Instance;
       try {
-        instance = new WebAssembly.Instance(module, sandbox.getImportObject());
-      } catch (e) {
-        throw new UsageError(`cannot instantiate ${path}: ${(e as Error).message}`);
-      }
-      try {
-        return sandbox.start(instance);
+        // Instantiated by start(), so that a start section's proc_exit is an exit like any other.
+        return sandbox.start(module);
       } catch (e) {
         if (e instanceof WebAssembly.RuntimeError) {
           process.stderr.write(`wasm-zerocopy: ${path}: trap: ${e.message}\n`);
           return TRAP_STATUS;
         }
+        if (e instanceof WebAssembly.LinkError) throw new UsageError(`cannot instantiate ${path}: ${e.message}`);
         throw e;
       }
     } finally {

@@ -143,3 +143,15 @@ export const ppoll = sys<[fds: Ptr, nfds: number, timeout: Ptr, sigmask: Ptr]>(
 /** socketpair(2) (the tests make connected socket pairs with it). */
 export const socketpair = sys<[domain: number, type: number, protocol: number, fds: Ptr]>(
   'int socketpair(int, int, int, void *)');
+
+// --- interrupting a thread that waits in a system call (host/sandbox/interrupt.ts) ---------
+export const gettid = bind('int gettid(void)') as () => number;
+export const tgkill = sys<[tgid: number, tid: number, sig: number]>('int tgkill(int, int, int)');
+/** sigaction(2) with glibc's struct sigaction (handler @0, sa_mask @8, sa_flags @136, 152 bytes). */
+export const sigaction = sys<[sig: number, act: Ptr, oldact: Ptr]>('int sigaction(int, const void *, void *)');
+const dlsymRaw = bind('void *dlsym(void *, const char *)');
+/** The address of a libc function (dlsym(3), RTLD_DEFAULT), or 0n. */
+export function symbolAddress(name: string): bigint {
+  const p = dlsymRaw(null, name);
+  return p === null ? 0n : BigInt(p);
+}

@@ -8,6 +8,14 @@ import { addressOf } from '../native/libc.js';
 import { errno, fail } from './errno.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Linux's PATH_MAX, counting the terminating NUL: the kernel copies at most this many bytes of
+ * a path and answers ENAMETOOLONG when no NUL is among them (getname, fs/namei.c). So a path
+ * of PATH_MAX bytes or more is refused as the kernel would, before anything is decoded: a
+ * guest's length never sizes a host string.
+ */
+export const PATH_MAX = 4096;
 const utf8Encoder = new TextEncoder();
 
 export class GuestMemory {
@@ -17,11 +25,16 @@ export class GuestMemory {
   private dv = new DataView(this.buffer);
   private base = 0n;
 
-  private shared = false;
-
+  /**
+   * Refuses a shared memory (the threads proposal): koffi gives no address for a
+   * SharedArrayBuffer, so the kernel could not be handed a buffer in it (every call would fail).
+   */
   attach(memory: WebAssembly.Memory): void {
+    if (memory.buffer instanceof SharedArrayBuffer) {
+      throw new Error('the module\'s memory is shared (the threads proposal), which wasm-zerocopy does not support: ' +
+        'the kernel cannot be given addresses in it; build the guest without shared memory');
+    }
     this.memory = memory;
-    this.shared = memory.buffer instanceof SharedArrayBuffer;
     this.buffer = new ArrayBuffer(0);
     this.refresh();
   }
@@ -33,8 +46,7 @@ export class GuestMemory {
   private refresh(): void {
     // memory.grow detaches the old ArrayBuffer, whose byteLength then reads 0: checking that
     // is much cheaper than the Memory.buffer getter on every call.
-    // A shared memory grows without detaching, so it always asks the getter.
-    if (this.buffer.byteLength !== 0 && !this.shared) return;
+    if (this.buffer.byteLength !== 0) return;
     const m = this.memory;
     if (m === null) fail(errno.fault);
     if (m.buffer !== this.buffer) {
@@ -105,6 +117,16 @@ export class GuestMemory {
       if (e instanceof TypeError) fail(errno.ilseq);
       throw e;
     }
+  }
+
+  /**
+   * A path argument: `fault` unless it lies in memory, `nametoolong` from PATH_MAX bytes on
+   * (checked before decoding), `ilseq` unless it is UTF-8.
+   */
+  path(ptr: number, len: number): string {
+    this.check(ptr, len >>> 0);
+    if ((len >>> 0) >= PATH_MAX) fail(errno.nametoolong);
+    return this.string(ptr, len);
   }
 
   /** Writes bytes at ptr, failing with `fault` unless all of them fit. */

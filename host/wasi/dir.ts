@@ -35,8 +35,11 @@ export function fd_readdir(ctx: Context, fd: number, buf: number, bufLen: number
   const e = ctx.fds.get(fd, R.FD_READDIR);
   if (e.hostFd < 0 || e.filetype !== FILETYPE.DIRECTORY) fail(errno.notdir);
   const out = ctx.mem.bytes(buf, bufLen);
-  const dirFd = check(libc.openat(e.hostFd, '.', O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0));
+  const dir = ctx.fds.temporary(); // the table's before it exists (FdTable.temporary)
   try {
+    const r = libc.openat(e.hostFd, '.', O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0);
+    if (r >= 0) dir.hostFd = r;
+    const dirFd = check(r);
     check(libc.lseek(dirFd, BigInt.asIntN(64, cookie), SEEK.SET));
     const header = new Uint8Array(DIRENT.SIZE);
     const hv = new DataView(header.buffer);
@@ -57,7 +60,7 @@ export function fd_readdir(ctx: Context, fd: number, buf: number, bufLen: number
     }
     return used;
   } finally {
-    libc.close(dirFd);
+    ctx.fds.release(dir);
   }
 }
 

@@ -66,16 +66,18 @@ export function fd_fdstat_set_flags(ctx: Context, fd: number, flags: number): vo
 }
 
 /**
- * fd_fdstat_set_flags on inherited stdio, whose open file description the host shares with
- * its parent: F_SETFL there would change the parent's terminal or pipe too (fcntl(2): the
- * status flags belong to the description, not the descriptor), so it is never called.
+ * fd_fdstat_set_flags on a description the guest shares: inherited stdio (with the host and
+ * its parent), granted descriptors (with the embedder), listeners (with the embedder or the
+ * other workers). F_SETFL there would change it for all of them (fcntl(2): the status flags
+ * belong to the description, not the descriptor), so it is never called.
  * - APPEND cannot be changed for the guest alone: `notsup`.
  * - NONBLOCK over a description that is non-blocking already, or over a regular file or a
  *   directory (where O_NONBLOCK changes nothing), only stops the emulated waiting.
  * - NONBLOCK over a blocking pipe, FIFO or terminal: the guest gets a description of its own,
  *   opened through /proc/self/fd (proc(5): opening the link opens the file itself, as a new
  *   description), made non-blocking. It is the guest's from then on, as an ordinary descriptor.
- *   A socket cannot be reopened that way (open(2) says ENXIO): `notsup`.
+ *   A socket cannot be reopened that way (open(2) says ENXIO): the flag is emulated for the
+ *   guest instead (FdEntry.emulateNonblock: MSG_DONTWAIT, or EAGAIN when not ready).
  * - Clearing NONBLOCK turns the emulated waiting back on.
  */
 function setSharedFlags(ctx: Context, fd: number, e: FdEntry, current: number, next: number): void {
@@ -84,14 +86,31 @@ function setSharedFlags(ctx: Context, fd: number, e: FdEntry, current: number, n
   const fileLike = e.filetype === FILETYPE.REGULAR_FILE || e.filetype === FILETYPE.DIRECTORY;
   if (!nonblock || (current & O.NONBLOCK) !== 0 || fileLike) {
     e.emulateBlocking = !nonblock;
+    e.emulateNonblock = false;
     return;
   }
-  if (e.filetype === FILETYPE.SOCKET_STREAM || e.filetype === FILETYPE.SOCKET_DGRAM) fail(errno.notsup);
-  const own = check(libc.openat(AT.FDCWD, `/proc/self/fd/${e.hostFd}`, (current & O.ACCMODE) | O.NONBLOCK | O.CLOEXEC | O.NOCTTY, 0));
-  const mine = new FdEntry(own, e.filetype, e.rightsBase, e.rightsInheriting);
+  if (e.filetype === FILETYPE.SOCKET_STREAM || e.filetype === FILETYPE.SOCKET_DGRAM) {
+    e.emulateBlocking = false;
+    e.emulateNonblock = true;
+    return;
+  }
+  // Held by the table before it exists (FdTable.temporary), then put in place of the shared one.
+  const mine = ctx.fds.temporary();
+  try {
+    const r = libc.openat(AT.FDCWD, `/proc/self/fd/${e.hostFd}`, (current & O.ACCMODE) | O.NONBLOCK | O.CLOEXEC | O.NOCTTY, 0);
+    if (r >= 0) mine.hostFd = r;
+    check(r);
+  } catch (err) {
+    ctx.fds.release(mine);
+    throw err;
+  }
+  mine.filetype = e.filetype;
+  mine.rightsBase = e.rightsBase;
+  mine.rightsInheriting = e.rightsInheriting;
   mine.revoked = e.revoked;
   mine.pending = e.pending;
   closeEntry(ctx.fds.replace(fd, mine));
+  ctx.fds.keep(mine);
 }
 
 /** Rights only narrow (witx: "fd_fdstat_set_rights ... can only remove rights"). */

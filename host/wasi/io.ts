@@ -5,6 +5,7 @@ import * as libc from '../native/libc.js';
 import { errno, fail, check } from '../sandbox/errno.js';
 import type { FdEntry, VirtualFile } from '../sandbox/fd_table.js';
 import type { GuestMemory } from '../sandbox/memory.js';
+import { ProcExit, type Context } from '../sandbox/context.js';
 import { IOVEC_SIZE } from './abi.js';
 
 /** readv(2) and writev(2) answer EINVAL past UIO_MAXIOV iovecs; so do we, before decoding. */
@@ -38,32 +39,79 @@ export function toHostIovecs(mem: GuestMemory, views: Uint8Array[]): Buffer {
 }
 
 /**
- * Waits until a descriptor is ready. Used for descriptors that must look blocking to the
- * guest (inherited stdio) while some other owner of the same open file description made it
- * non-blocking: the guest never asked for EAGAIN there.
+ * How long one wait lasts before the stop flag is read again: a stop reaches a guest blocked
+ * in a call within this (poll_oneoff cuts its waits the same way).
  */
-export function waitReady(hostFd: number, write: boolean): void {
+export const STOP_SLICE_MS = 100;
+const EINTR = 4;
+
+/**
+ * Ends the guest if the host asked it to stop (Sandbox.stop, a signal to the CLI). The guard
+ * checks between calls; anything that waits inside a call checks here after each slice.
+ */
+export function stopPoint(stop: Int32Array | null): void {
+  if (stop !== null && stop[0] !== 0) throw new ProcExit(128 + stop[0]);
+}
+
+/**
+ * Waits until a descriptor is ready for reading (or writing), or has hung up or failed, which
+ * the call that follows reports. In slices, so that a stop is seen while nothing happens: a
+ * guest blocked on a pipe that never gets data, a listener nobody connects to or a FIFO
+ * nobody reads still ends when it is told to.
+ */
+export function waitReady(hostFd: number, write: boolean, stop: Int32Array | null): void {
+  pollfd.writeInt32LE(hostFd, 0);
+  pollfd.writeInt16LE(write ? POLLOUT : POLLIN, 4);
+  for (;;) {
+    pollfd.writeInt16LE(0, 6);
+    const r = libc.poll(pollfd, 1, stop === null ? -1 : STOP_SLICE_MS);
+    if (r > 0 || (r < 0 && r !== -EINTR)) return;
+    stopPoint(stop);
+  }
+}
+
+/** Whether a descriptor is ready for reading (or writing) now, or has hung up or failed. */
+export function readyNow(hostFd: number, write: boolean): boolean {
   pollfd.writeInt32LE(hostFd, 0);
   pollfd.writeInt16LE(write ? POLLOUT : POLLIN, 4);
   pollfd.writeInt16LE(0, 6);
-  libc.poll(pollfd, 1, -1);
+  return libc.poll(pollfd, 1, 0) !== 0;
 }
 
-/** Runs a raw syscall, retrying after a wait where the entry must appear blocking. */
-export function retrying(e: FdEntry, write: boolean, op: () => number): number {
+/**
+ * Runs a raw syscall, retrying after a wait where the entry must appear blocking. A call
+ * interrupted for a stop (sandbox/interrupt.ts) ends the guest; one interrupted by any other
+ * signal is restarted, as with SA_RESTART.
+ */
+export function retrying(e: FdEntry, write: boolean, stop: Int32Array | null, op: () => number): number {
   for (;;) {
     const r = op();
-    if (r === -EAGAIN && e.emulateBlocking) { waitReady(e.hostFd, write); continue; }
+    if (r === -EAGAIN && e.emulateBlocking) { waitReady(e.hostFd, write, stop); continue; }
+    if (r === -EINTR) { stopPoint(stop); continue; }
     return check(r);
   }
 }
 
-export function readInto(mem: GuestMemory, e: FdEntry, views: Uint8Array[], offset: bigint | null): number {
+/** struct msghdr on LP64 Linux: name @0, namelen @8, iov @16, iovlen @24, control @32, controllen @40, flags @48. */
+const msg = Buffer.alloc(56);
+export function msghdr(iov: Buffer, count: number): Buffer {
+  msg.fill(0);
+  msg.writeBigUInt64LE(libc.addressOf(iov), 16);
+  msg.writeBigUInt64LE(BigInt(count), 24);
+  return msg;
+}
+
+/** Linux's MSG_* flags (bits/socket.h). */
+export const MSG = { PEEK: 0x2, TRUNC: 0x20, DONTWAIT: 0x40, WAITALL: 0x100, NOSIGNAL: 0x4000 } as const;
+
+export function readInto(ctx: Context, e: FdEntry, views: Uint8Array[], offset: bigint | null): number {
   if (e.pending !== null && offset === null) return readPending(e, views);
   if (e.virtual !== null) return perView(e.virtual, 'read', views, offset);
   if (views.length === 0) return 0;
-  const iov = toHostIovecs(mem, views);
-  return retrying(e, false, () => offset === null
+  const iov = toHostIovecs(ctx.mem, views);
+  // NONBLOCK the guest asked for on a shared socket that stays blocking: a non-blocking call.
+  if (e.emulateNonblock && offset === null) return check(libc.recvmsg(e.hostFd, msghdr(iov, views.length), MSG.DONTWAIT));
+  return retrying(e, false, ctx.stop, () => offset === null
     ? libc.readv(e.hostFd, iov, views.length)
     : libc.preadv(e.hostFd, iov, views.length, BigInt.asIntN(64, offset)));
 }
@@ -100,11 +148,14 @@ function readPending(e: FdEntry, views: Uint8Array[]): number {
   return total;
 }
 
-export function writeFrom(mem: GuestMemory, e: FdEntry, views: Uint8Array[], offset: bigint | null): number {
+export function writeFrom(ctx: Context, e: FdEntry, views: Uint8Array[], offset: bigint | null): number {
   if (e.virtual !== null) return perView(e.virtual, 'write', views, offset);
   if (views.length === 0) return 0;
-  const iov = toHostIovecs(mem, views);
-  return retrying(e, true, () => offset === null
+  const iov = toHostIovecs(ctx.mem, views);
+  if (e.emulateNonblock && offset === null) {
+    return check(libc.sendmsg(e.hostFd, msghdr(iov, views.length), MSG.DONTWAIT | MSG.NOSIGNAL));
+  }
+  return retrying(e, true, ctx.stop, () => offset === null
     ? libc.writev(e.hostFd, iov, views.length)
     : libc.pwritev(e.hostFd, iov, views.length, BigInt.asIntN(64, offset)));
 }

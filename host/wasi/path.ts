@@ -5,7 +5,7 @@
 import * as libc from '../native/libc.js';
 import { O, RESOLVE } from '../native/platform.js';
 import { check, errno, fail } from '../sandbox/errno.js';
-import { FdEntry } from '../sandbox/fd_table.js';
+import type { FdEntry } from '../sandbox/fd_table.js';
 import type { Context } from '../sandbox/context.js';
 import { FILETYPE, R, READ_RIGHTS, WRITE_RIGHTS } from '../sandbox/rights.js';
 import { LOOKUP_SYMLINK_FOLLOW, OFLAGS } from './abi.js';
@@ -32,16 +32,28 @@ export function checkedPath(path: string): string {
 }
 
 /**
- * openat2 beneath `dirFd`; returns the new host descriptor (always close-on-exec) or throws.
+ * openat2 beneath `dirFd`; the new host descriptor (always close-on-exec) is stored in
+ * `into.hostFd` the moment the kernel returns it (see FdTable.reserve), and returned; or throws.
  * EAGAIN means a concurrent rename raced the lookup (openat2(2), "RESOLVE_BENEATH" notes):
  * retried a few times. EXDEV means the path tried to leave the directory: `notcapable`.
  */
-export function openBeneath(dirFd: number, path: string, flags: number, mode = 0): number {
+export function openBeneath(dirFd: number, path: string, flags: number, mode: number, into: FdEntry): number {
   for (let attempt = 0; ; attempt++) {
     const r = libc.openat2(dirFd, checkedPath(path), flags | O.CLOEXEC, mode, BENEATH);
+    if (r >= 0) return (into.hostFd = r);
     if (r === -EAGAIN && attempt < 8) continue;
     if (r === -EXDEV) fail(errno.notcapable);
     return check(r);
+  }
+}
+
+/** Runs `use` on a host descriptor a call holds for itself (FdTable.temporary), closed after. */
+function withTemporary<T>(ctx: Context, open: (into: FdEntry) => number, use: (hostFd: number) => T): T {
+  const t = ctx.fds.temporary();
+  try {
+    return use(open(t));
+  } finally {
+    ctx.fds.release(t);
   }
 }
 
@@ -79,16 +91,16 @@ export function path_open(ctx: Context, fd: number, req: OpenRequest): number {
   if (!(req.dirflags & LOOKUP_SYMLINK_FOLLOW)) flags |= O.NOFOLLOW;
 
   // openat2(2) is strict where open(2) is lax: a mode without O_CREAT is EINVAL.
-  const hostFd = openBeneath(dir.hostFd, req.path, flags, flags & O.CREAT ? 0o666 : 0);
-  let filetype: number;
+  const slot = ctx.fds.reserve(); // `mfile` at the guest's limit, before anything is opened
   try {
-    filetype = statFd(hostFd).filetype;
+    const hostFd = openBeneath(dir.hostFd, req.path, flags, flags & O.CREAT ? 0o666 : 0, slot.entry);
+    const filetype = statFd(hostFd).filetype;
+    const [base, inheriting] = narrowRights(filetype, req.rightsBase, req.rightsInheriting, dir);
+    return ctx.fds.commit(slot, filetype, base, inheriting);
   } catch (e) {
-    libc.close(hostFd);
+    ctx.fds.cancel(slot);
     throw e;
   }
-  const [base, inheriting] = narrowRights(filetype, req.rightsBase, req.rightsInheriting, dir);
-  return ctx.fds.insert(new FdEntry(hostFd, filetype, base, inheriting));
 }
 
 /** Runs `use` on an O_PATH descriptor for `path` beneath `fd`, closed afterwards. */
@@ -96,12 +108,7 @@ export function withPath<T>(ctx: Context, fd: number, rights: number, dirflags: 
   use: (hostFd: number) => T): T {
   const dir = directory(ctx, fd, rights);
   const follow = (dirflags & LOOKUP_SYMLINK_FOLLOW) !== 0;
-  const hostFd = openBeneath(dir.hostFd, path, O.PATH | (follow ? 0 : O.NOFOLLOW));
-  try {
-    return use(hostFd);
-  } finally {
-    libc.close(hostFd);
-  }
+  return withTemporary(ctx, (t) => openBeneath(dir.hostFd, path, O.PATH | (follow ? 0 : O.NOFOLLOW), 0, t), use);
 }
 
 export function path_filestat_get(ctx: Context, fd: number, dirflags: number, path: string): Filestat {
@@ -114,10 +121,10 @@ export function path_filestat_get(ctx: Context, fd: number, dirflags: number, pa
  * mkdir accepts it, unlink answers ENOTDIR or EISDIR, and so on). A path with no component
  * at all ("", "/", "//") is refused by the kernel's own lookup of it: `noent` or `notcapable`.
  */
-function splitLast(dirFd: number, path: string): [head: string, last: string] {
+function splitLast(ctx: Context, dirFd: number, path: string): [head: string, last: string] {
   const m = /^(.*?)([^/]+\/*)$/s.exec(path);
   if (m === null) {
-    libc.close(openBeneath(dirFd, path, O.PATH)); // throws for "" and for absolute paths
+    withTemporary(ctx, (t) => openBeneath(dirFd, path, O.PATH, 0, t), () => 0); // throws for "" and absolute paths
     fail(errno.noent);
   }
   return [m[1], m[2]];
@@ -134,12 +141,7 @@ function splitLast(dirFd: number, path: string): [head: string, last: string] {
 export function withParent<T>(ctx: Context, fd: number, rights: number, path: string,
   use: (parentFd: number, name: string) => T): T {
   const dir = directory(ctx, fd, rights);
-  const [head, name] = splitLast(dir.hostFd, checkedPath(path));
+  const [head, name] = splitLast(ctx, dir.hostFd, checkedPath(path));
   if (head === '') return use(dir.hostFd, name);
-  const parent = openBeneath(dir.hostFd, head, O.PATH | O.DIRECTORY);
-  try {
-    return use(parent, name);
-  } finally {
-    libc.close(parent);
-  }
+  return withTemporary(ctx, (t) => openBeneath(dir.hostFd, head, O.PATH | O.DIRECTORY, 0, t), (parent) => use(parent, name));
 }

@@ -10,7 +10,7 @@ import { encodeUtf8 } from '../sandbox/memory.js';
 import { R, rightsFrom } from '../sandbox/rights.js';
 import { CLOCK, FDSTAT, PRESTAT, PREOPENTYPE_DIR } from './abi.js';
 import * as fd from './fd.js';
-import { guestIovecs, readInto, writeFrom } from './io.js';
+import { guestIovecs, readInto, stopPoint, writeFrom } from './io.js';
 import * as path from './path.js';
 import * as pathOps from './path_ops.js';
 import { fd_readdir } from './dir.js';
@@ -41,6 +41,20 @@ function writeStrings(ctx: Context, list: readonly string[], ptrs: number, buf: 
   }
 }
 
+/**
+ * random_get fills the whole buffer, as the witx asks, however large: in steps, so that no
+ * single fill has a size Node refuses (randomFillSync stops at 2^31 - 1 bytes) and a stop is
+ * seen between steps. Nothing is allocated: the bytes go straight into guest memory.
+ */
+const RANDOM_STEP = 1 << 20;
+function randomGet(ctx: Context, buf: number, len: number): void {
+  const all = ctx.mem.bytes(buf, len);
+  for (let at = 0; at < all.length; at += RANDOM_STEP) {
+    if (at > 0) stopPoint(ctx.stop);
+    randomFillSync(all.subarray(at, Math.min(all.length, at + RANDOM_STEP)));
+  }
+}
+
 function writeSizes(ctx: Context, list: readonly string[], countPtr: number, sizePtr: number): void {
   ctx.mem.check(countPtr, 4);
   ctx.mem.check(sizePtr, 4);
@@ -64,29 +78,32 @@ export function preview1(ctx: Context): Imports {
       mem.check(ret, 8);
       mem.setU64(ret, clockNs(libc.clock_gettime, id));
     },
-    random_get: (buf: number, len: number) => { randomFillSync(mem.bytes(buf, len)); },
+    random_get: (buf: number, len: number) => randomGet(ctx, buf, len),
     sched_yield: () => { libc.sched_yield(); },
-    proc_exit: (code: number) => { throw new ProcExit(code >>> 0); },
+    proc_exit: (code: number) => {
+      ctx.exitStatus ??= code >>> 0; // first: constructing the ProcExit may meet the stack limit
+      throw new ProcExit(ctx.exitStatus);
+    },
 
     fd_read: (f: number, iovs: number, n: number, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_READ);
-      mem.setU32(ret, readInto(mem, e, guestIovecs(mem, iovs, n), null));
+      mem.setU32(ret, readInto(ctx, e, guestIovecs(mem, iovs, n), null));
     },
     fd_write: (f: number, iovs: number, n: number, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_WRITE);
-      mem.setU32(ret, writeFrom(mem, e, guestIovecs(mem, iovs, n), null));
+      mem.setU32(ret, writeFrom(ctx, e, guestIovecs(mem, iovs, n), null));
     },
     fd_pread: (f: number, iovs: number, n: number, offset: bigint, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_READ | R.FD_SEEK);
-      mem.setU32(ret, readInto(mem, e, guestIovecs(mem, iovs, n), offset));
+      mem.setU32(ret, readInto(ctx, e, guestIovecs(mem, iovs, n), offset));
     },
     fd_pwrite: (f: number, iovs: number, n: number, offset: bigint, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_WRITE | R.FD_SEEK);
-      mem.setU32(ret, writeFrom(mem, e, guestIovecs(mem, iovs, n), offset));
+      mem.setU32(ret, writeFrom(ctx, e, guestIovecs(mem, iovs, n), offset));
     },
     fd_seek: (f: number, offset: bigint, whence: number, ret: number) => {
       mem.check(ret, 8);
@@ -134,14 +151,14 @@ export function preview1(ctx: Context): Imports {
       base: bigint, inheriting: bigint, fdflags: number, ret: number) => {
       mem.check(ret, 4);
       const guestFd = path.path_open(ctx, dirfd, {
-        dirflags, path: mem.string(p, pLen), oflags: oflags & 0xffff,
+        dirflags, path: mem.path(p, pLen), oflags: oflags & 0xffff,
         rightsBase: rightsFrom(base), rightsInheriting: rightsFrom(inheriting), fdflags: fdflags & 0xffff,
       });
       mem.setU32(ret, guestFd);
     },
     path_filestat_get: (dirfd: number, dirflags: number, p: number, pLen: number, ret: number) => {
       mem.check(ret, 64);
-      writeFilestat(mem, ret, path.path_filestat_get(ctx, dirfd, dirflags, mem.string(p, pLen)));
+      writeFilestat(mem, ret, path.path_filestat_get(ctx, dirfd, dirflags, mem.path(p, pLen)));
     },
 
     // Filesystem calls (fd.ts, dir.ts, path_ops.ts). Result pointers are checked first, so a
@@ -158,24 +175,24 @@ export function preview1(ctx: Context): Imports {
       mem.setU32(ret, fd_readdir(ctx, f, buf, bufLen >>> 0, cookie));
     },
     path_create_directory: (dirfd: number, p: number, pLen: number) =>
-      pathOps.path_create_directory(ctx, dirfd, mem.string(p, pLen)),
+      pathOps.path_create_directory(ctx, dirfd, mem.path(p, pLen)),
     path_remove_directory: (dirfd: number, p: number, pLen: number) =>
-      pathOps.path_remove_directory(ctx, dirfd, mem.string(p, pLen)),
+      pathOps.path_remove_directory(ctx, dirfd, mem.path(p, pLen)),
     path_unlink_file: (dirfd: number, p: number, pLen: number) =>
-      pathOps.path_unlink_file(ctx, dirfd, mem.string(p, pLen)),
+      pathOps.path_unlink_file(ctx, dirfd, mem.path(p, pLen)),
     path_rename: (oldfd: number, op: number, opLen: number, newfd: number, np: number, npLen: number) =>
-      pathOps.path_rename(ctx, oldfd, mem.string(op, opLen), newfd, mem.string(np, npLen)),
+      pathOps.path_rename(ctx, oldfd, mem.path(op, opLen), newfd, mem.path(np, npLen)),
     path_symlink: (t: number, tLen: number, dirfd: number, p: number, pLen: number) =>
-      pathOps.path_symlink(ctx, mem.string(t, tLen), dirfd, mem.string(p, pLen)),
+      pathOps.path_symlink(ctx, mem.path(t, tLen), dirfd, mem.path(p, pLen)),
     path_link: (oldfd: number, dirflags: number, op: number, opLen: number, newfd: number, np: number, npLen: number) =>
-      pathOps.path_link(ctx, oldfd, dirflags, mem.string(op, opLen), newfd, mem.string(np, npLen)),
+      pathOps.path_link(ctx, oldfd, dirflags, mem.path(op, opLen), newfd, mem.path(np, npLen)),
     path_readlink: (dirfd: number, p: number, pLen: number, buf: number, bufLen: number, ret: number) => {
       mem.check(ret, 4);
-      mem.setU32(ret, pathOps.path_readlink(ctx, dirfd, mem.string(p, pLen), buf, bufLen));
+      mem.setU32(ret, pathOps.path_readlink(ctx, dirfd, mem.path(p, pLen), buf, bufLen));
     },
     path_filestat_set_times: (dirfd: number, dirflags: number, p: number, pLen: number,
       atim: bigint, mtim: bigint, fstflags: number) =>
-      pathOps.path_filestat_set_times(ctx, dirfd, dirflags, mem.string(p, pLen), atim, mtim, fstflags & 0xffff),
+      pathOps.path_filestat_set_times(ctx, dirfd, dirflags, mem.path(p, pLen), atim, mtim, fstflags & 0xffff),
 
     poll_oneoff: (inPtr: number, outPtr: number, n: number, ret: number) => {
       mem.check(ret, 4);
@@ -183,7 +200,10 @@ export function preview1(ctx: Context): Imports {
     },
     proc_raise: (sig: number) => {
       const status = proc_raise_status(sig & 0xff);
-      if (status !== null) throw new ProcExit(status);
+      if (status !== null) {
+        ctx.exitStatus ??= status;
+        throw new ProcExit(ctx.exitStatus);
+      }
     },
 
     sock_accept: (f: number, flags: number, ret: number) => {
@@ -205,7 +225,7 @@ export function preview1(ctx: Context): Imports {
   };
   // Every function of the witx is implemented; the check keeps it so. but answers `nosys` until it is implemented.
   for (const name of PREVIEW1_FUNCTIONS) if (!(name in imports)) throw new Error(`preview1: ${name} is missing`);
-  return guard('wasi_snapshot_preview1', imports, ctx.stop);
+  return guard('wasi_snapshot_preview1', imports, ctx);
 }
 
 /** Every function of wasi_snapshot_preview1 (wasi_snapshot_preview1.witx). */

@@ -5,44 +5,54 @@ import * as libc from '../native/libc.js';
 import { O } from '../native/platform.js';
 import { check, errno, fail } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
-import { FILETYPE, R } from '../sandbox/rights.js';
+import { FILETYPE, R, maxRights } from '../sandbox/rights.js';
 import { FDFLAGS, RIFLAGS, ROFLAGS_RECV_DATA_TRUNCATED, SDFLAGS } from './abi.js';
-import { retrying, toHostIovecs } from './io.js';
+import { MSG, msghdr, readyNow, retrying, toHostIovecs } from './io.js';
 
-/** Linux's MSG_* flags (bits/socket.h) and shutdown(2)'s SHUT_*. */
-const MSG = { PEEK: 0x2, TRUNC: 0x20, WAITALL: 0x100, NOSIGNAL: 0x4000 } as const;
+/** shutdown(2)'s SHUT_*. */
 const SHUT = { RD: 0, WR: 1, RDWR: 2 } as const;
 
-/** struct msghdr on LP64 Linux: name @0, namelen @8, iov @16, iovlen @24, control @32, controllen @40, flags @48. */
-const msg = Buffer.alloc(56);
-function msghdr(iov: Buffer, count: number): Buffer {
-  msg.fill(0);
-  msg.writeBigUInt64LE(libc.addressOf(iov), 16);
-  msg.writeBigUInt64LE(BigInt(count), 24);
-  return msg;
-}
-
-/** accept4(2), close-on-exec; the new descriptor joins the guest's table. */
+/**
+ * accept4(2), close-on-exec; the new descriptor joins the guest's table. Its number is
+ * reserved first (`mfile` at the guest's limit, before a connection is taken), and the
+ * descriptor is the table's the moment accept4 returns it.
+ */
 export function sock_accept(ctx: Context, fd: number, flags: number): number {
   const e = ctx.fds.getUnrevoked(fd, R.SOCK_ACCEPT);
   if (flags & ~FDFLAGS.NONBLOCK) fail(errno.inval);
   if (e.hostFd < 0) fail(errno.notsock);
   // SOCK_NONBLOCK and SOCK_CLOEXEC are O_NONBLOCK and O_CLOEXEC (accept(2)). accept only
   // yields connection-mode sockets: SOCK_STREAM or SOCK_SEQPACKET, both socket_stream.
-  const sockFlags = O.CLOEXEC | (flags & FDFLAGS.NONBLOCK ? O.NONBLOCK : 0);
-  const hostFd = retrying(e, false, () => libc.accept4(e.hostFd, null, null, sockFlags));
-  return ctx.fds.insert(ctx.fds.adopt(hostFd, null, FILETYPE.SOCKET_STREAM));
+  const nonblock = (flags & FDFLAGS.NONBLOCK) !== 0;
+  const sockFlags = O.CLOEXEC | (nonblock ? O.NONBLOCK : 0);
+  // NONBLOCK the guest asked for on a shared listener that stays blocking: nothing pending is
+  // EAGAIN, as natively (another owner may still take what was pending first: a stop
+  // interrupts that wait, sandbox/interrupt.ts).
+  if (e.emulateNonblock && !readyNow(e.hostFd, false)) fail(errno.again);
+  const slot = ctx.fds.reserve();
+  try {
+    retrying(e, false, ctx.stop, () => {
+      const r = libc.accept4(e.hostFd, null, null, sockFlags);
+      if (r >= 0) slot.entry.hostFd = r;
+      return r;
+    });
+  } catch (err) {
+    ctx.fds.cancel(slot);
+    throw err;
+  }
+  const [base, inheriting] = maxRights(FILETYPE.SOCKET_STREAM);
+  return ctx.fds.commit(slot, FILETYPE.SOCKET_STREAM, base, inheriting);
 }
-
 
 /** recvmsg(2): returns [bytes, roflags]. RECV_DATA_TRUNCATED reports MSG_TRUNC (datagrams). */
 export function sock_recv(ctx: Context, fd: number, views: Uint8Array[], riflags: number): [number, number] {
   const e = ctx.fds.getUnrevoked(fd, R.FD_READ);
   if (riflags & ~(RIFLAGS.RECV_PEEK | RIFLAGS.RECV_WAITALL)) fail(errno.inval);
   if (e.hostFd < 0) fail(errno.notsock);
-  const flags = (riflags & RIFLAGS.RECV_PEEK ? MSG.PEEK : 0) | (riflags & RIFLAGS.RECV_WAITALL ? MSG.WAITALL : 0);
+  const flags = (riflags & RIFLAGS.RECV_PEEK ? MSG.PEEK : 0) | (riflags & RIFLAGS.RECV_WAITALL ? MSG.WAITALL : 0) |
+    (e.emulateNonblock ? MSG.DONTWAIT : 0);
   const m = msghdr(toHostIovecs(ctx.mem, views), views.length);
-  const n = retrying(e, false, () => libc.recvmsg(e.hostFd, m, flags));
+  const n = retrying(e, false, ctx.stop, () => libc.recvmsg(e.hostFd, m, flags));
   return [n, m.readInt32LE(48) & MSG.TRUNC ? ROFLAGS_RECV_DATA_TRUNCATED : 0];
 }
 
@@ -52,7 +62,7 @@ export function sock_send(ctx: Context, fd: number, views: Uint8Array[], siflags
   if (siflags !== 0) fail(errno.inval);
   if (e.hostFd < 0) fail(errno.notsock);
   const m = msghdr(toHostIovecs(ctx.mem, views), views.length);
-  return retrying(e, true, () => libc.sendmsg(e.hostFd, m, MSG.NOSIGNAL));
+  return retrying(e, true, ctx.stop, () => libc.sendmsg(e.hostFd, m, MSG.NOSIGNAL | (e.emulateNonblock ? MSG.DONTWAIT : 0)));
 }
 
 /** shutdown(2): WASI's sdflags RD=1, WR=2 and both; anything else is `inval`. */

@@ -346,14 +346,14 @@ function kernelSplice(out: FdEntry, dst: OutputStream, inp: FdEntry, src: InputS
   if (src.offset !== null && dst.offset === null) {
     // A file into a socket, pipe or terminal: sendfile(2) from the stream's own offset.
     offIn.writeBigInt64LE(src.offset, 0);
-    const r = retryable(() => zc.sendfileEntries(inp, out, offIn, count));
+    const r = retryable(() => zc.sendfileEntries(dst.ctx.stop, inp, out, offIn, count));
     if (r > 0) src.offset = offIn.readBigInt64LE(0);
     return r;
   }
   if (src.offset !== null && dst.offset !== null) {
     offIn.writeBigInt64LE(src.offset, 0);
     offOut.writeBigInt64LE(dst.offset, 0);
-    const r = zc.copyFileRangeEntries(inp, offIn, out, offOut, count, 0);
+    const r = zc.copyFileRangeEntries(dst.ctx.stop, inp, offIn, out, offOut, count, 0);
     src.offset = offIn.readBigInt64LE(0);
     dst.offset = offOut.readBigInt64LE(0);
     return r;
@@ -361,7 +361,7 @@ function kernelSplice(out: FdEntry, dst: OutputStream, inp: FdEntry, src: InputS
   if (srcPipe || dstPipe) {
     if (!block && !srcPipe && !src.readyNow(POLLIN)) return -2;
     if (dst.offset !== null) offOut.writeBigInt64LE(dst.offset, 0);
-    const r = retryable(() => zc.spliceEntries(inp, null, out, dst.offset === null ? null : offOut, count,
+    const r = retryable(() => zc.spliceEntries(dst.ctx.stop, inp, null, out, dst.offset === null ? null : offOut, count,
       block ? 0 : SPLICE_F_NONBLOCK));
     if (r > 0 && dst.offset !== null) dst.offset = offOut.readBigInt64LE(0);
     return r;

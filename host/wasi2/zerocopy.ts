@@ -99,7 +99,7 @@ export function zerocopyInterface(ctx: Context) {
         // The kernel advances the offset in offIn; where the destination is a virtual file,
         // the copying path moves it back by what the file did not take.
         offIn.writeBigInt64LE(BigInt.asIntN(64, at), 0);
-        const r = zc.sendfileEntries(src, dst, offIn, count);
+        const r = zc.sendfileEntries(ctx.stop, src, dst, offIn, count);
         at = offIn.readBigInt64LE(0);
         return r;
       });
@@ -112,7 +112,7 @@ export function zerocopyInterface(ctx: Context) {
       return moving(ctx, src, dst, () => {
         if (inp.offset !== null) offIn.writeBigInt64LE(inp.offset, 0);
         if (out.offset !== null) offOut.writeBigInt64LE(out.offset, 0);
-        const r = zc.spliceEntries(src, inp.offset === null ? null : offIn, dst, out.offset === null ? null : offOut, len,
+        const r = zc.spliceEntries(ctx.stop, src, inp.offset === null ? null : offIn, dst, out.offset === null ? null : offOut, len,
           SPLICE_F_NONBLOCK);
         if (inp.offset !== null) inp.offset = offIn.readBigInt64LE(0);
         if (out.offset !== null) out.offset = offOut.readBigInt64LE(0);
@@ -123,7 +123,7 @@ export function zerocopyInterface(ctx: Context) {
     tee: (inp: InputStream, out: OutputStream, len: bigint): bigint => {
       const src = live(() => inp.live());
       const dst = flushed(out);
-      return moving(ctx, src, dst, () => zc.teeEntries(src, dst, len, SPLICE_F_NONBLOCK));
+      return moving(ctx, src, dst, () => zc.teeEntries(ctx.stop, src, dst, len, SPLICE_F_NONBLOCK));
     },
 
     copyFileRange: (inp: Descriptor, inOffset: bigint, out: Descriptor, outOffset: bigint, len: bigint): bigint => {
@@ -131,7 +131,7 @@ export function zerocopyInterface(ctx: Context) {
       const dst = live(() => ctx.fds.get(out.live()));
       offIn.writeBigInt64LE(BigInt.asIntN(64, inOffset), 0);
       offOut.writeBigInt64LE(BigInt.asIntN(64, outOffset), 0);
-      return moving(ctx, src, dst, () => zc.copyFileRangeEntries(src, offIn, dst, offOut, len, 0));
+      return moving(ctx, src, dst, () => zc.copyFileRangeEntries(ctx.stop, src, offIn, dst, offOut, len, 0));
     },
 
     pipe: (): [InputStream, OutputStream] => {

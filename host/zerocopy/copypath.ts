@@ -33,7 +33,7 @@ function privatePipe(): [number, number] {
   return [fds[0], fds[1]];
 }
 
-export function viaPipes(call: Call, src: FdEntry, dst: FdEntry, nonblock: boolean, offIn: OffsetAccess | null,
+export function viaPipes(stop: Int32Array | null, call: Call, src: FdEntry, dst: FdEntry, nonblock: boolean, offIn: OffsetAccess | null,
   len: bigint, op: (inFd: number, outFd: number) => number): number {
   const opened: number[] = [];
   try {
@@ -58,7 +58,7 @@ export function viaPipes(call: Call, src: FdEntry, dst: FdEntry, nonblock: boole
 
     let n: number;
     try {
-      n = run(src, dst, nonblock, () => op(inFd, outFd));
+      n = run(stop, src, dst, nonblock, () => op(inFd, outFd));
     } catch (e) {
       giveBack(src, taken, 0);
       throw e;

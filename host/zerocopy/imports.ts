@@ -58,5 +58,5 @@ export function zerocopy(ctx: Context): Imports {
       mem.write(buf, text);
       mem.setU32(ret, text.length);
     },
-  }, ctx.stop);
+  }, ctx);
 }

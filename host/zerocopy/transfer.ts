@@ -18,14 +18,14 @@
 import * as libc from '../native/libc.js';
 import { F, O } from '../native/platform.js';
 import { check, errno, fail, WasiError } from '../sandbox/errno.js';
-import { FdEntry } from '../sandbox/fd_table.js';
+import { FdEntry, type Reservation } from '../sandbox/fd_table.js';
 import type { Context } from '../sandbox/context.js';
 import type { GuestMemory } from '../sandbox/memory.js';
 import { FILETYPE, R, STREAM_RIGHTS } from '../sandbox/rights.js';
-import { waitReady } from '../wasi/io.js';
+import { readyNow, stopPoint, waitReady } from '../wasi/io.js';
 import { viaPipes, type Call } from './copypath.js';
 
-const EAGAIN = 11, EBADF = 9, ESPIPE = 29;
+const EAGAIN = 11, EBADF = 9, EINTR = 4, ESPIPE = 29;
 /** Linux's splice flags (splice(2)); SPLICE_F_NONBLOCK asks for EAGAIN instead of waiting. */
 export const SPLICE_F = { MOVE: 1, NONBLOCK: 2, MORE: 4, GIFT: 8 } as const;
 /** The one fdflag `pipe` accepts. */
@@ -48,17 +48,30 @@ export function hostOffset(mem: GuestMemory, ptr: number): bigint | null {
 }
 
 /**
- * Runs a raw transfer syscall. Descriptors that must look blocking to the guest (inherited
- * stdio that the host made non-blocking) wait and retry, unless the guest asked for
- * SPLICE_F_NONBLOCK.
+ * Runs a raw transfer syscall for descriptors whose flags the guest sees emulated (shared
+ * descriptions, see FdEntry); `stop` is the guest's stop flag (Context.stop):
+ * - A side that must look blocking (inherited stdio the host made non-blocking) and is not
+ *   ready waits for it, in slices that see a stop, and the call is retried, unless the guest
+ *   asked for SPLICE_F_NONBLOCK. EAGAIN does not say which side was not ready: each is asked;
+ *   if every emulated side is ready, the EAGAIN was the other side's own, and is returned.
+ * - A side the guest made NONBLOCK over a description that stays blocking (a shared socket)
+ *   and is not ready answers EAGAIN before the call (which could still wait for a large count
+ *   once started; a stop interrupts it, sandbox/interrupt.ts).
+ * A call interrupted for a stop ends the guest; one interrupted otherwise is restarted.
  */
-export function run(src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number, first?: number): number {
+export function run(stop: Int32Array | null, src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number,
+  first?: number): number {
+  if (first === undefined && ((src.emulateNonblock && !readyNow(src.hostFd, false)) ||
+    (dst.emulateNonblock && !readyNow(dst.hostFd, true)))) fail(errno.again);
   for (let r = first ?? op(); ; r = op()) {
     if (r === -EAGAIN && !nonblock && (dst.emulateBlocking || src.emulateBlocking)) {
-      if (dst.emulateBlocking) waitReady(dst.hostFd, true);
-      else waitReady(src.hostFd, false);
-      continue;
+      const srcWaits = src.emulateBlocking && !readyNow(src.hostFd, false);
+      const dstWaits = dst.emulateBlocking && !readyNow(dst.hostFd, true);
+      if (srcWaits) waitReady(src.hostFd, false, stop);
+      if (dstWaits) waitReady(dst.hostFd, true, stop);
+      if (srcWaits || dstWaits) continue;
     }
+    if (r === -EINTR) { stopPoint(stop); continue; }
     return check(r);
   }
 }
@@ -123,7 +136,7 @@ function direct(ctx: Context, fd: number, rights: number): FdEntry | null {
 function general(ctx: Context, call: Call, inOp: Operand, outOp: Operand, nonblock: boolean, offIn: number,
   len: bigint, op: (inFd: number, outFd: number) => number): number {
   if (inOp.refusal === 0 && outOp.refusal === 0) {
-    return onEntries(call, inOp.entry!, outOp.entry!, nonblock, guestOffset(ctx.mem, offIn), len, op);
+    return onEntries(ctx.stop, call, inOp.entry!, outOp.entry!, nonblock, guestOffset(ctx.mem, offIn), len, op);
   }
   const r = withStandIns(inOp, outOp, op);
   if (r !== -EBADF) return check(r);
@@ -161,10 +174,12 @@ export function sendfile(ctx: Context, outFd: number, inFd: number, offset: numb
   const seek = off === null ? 0 : R.FD_SEEK;
   const src = direct(ctx, inFd, R.FD_READ | seek), dst = direct(ctx, outFd, R.FD_WRITE);
   if (src !== null && dst !== null) {
+    const op = () => libc.sendfile(dst.hostFd, src.hostFd, off, count);
+    if (src.emulateNonblock || dst.emulateNonblock) return run(ctx.stop, src, dst, false, op);
     // The hot path: one system call, no closure unless it must be retried.
     const r = libc.sendfile(dst.hostFd, src.hostFd, off, count);
     if (r >= 0) return r;
-    return run(src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, off, count), r);
+    return run(ctx.stop, src, dst, false, op, r);
   }
   return general(ctx, 'sendfile', operand(ctx, inFd, R.FD_READ, off), operand(ctx, outFd, R.FD_WRITE, null),
     false, offset, count, (i, o) => libc.sendfile(o, i, off, count));
@@ -177,7 +192,7 @@ export function splice(ctx: Context, inFd: number, offIn: number, outFd: number,
   const op = (i: number, o: number) => libc.splice(i, oi, o, oo, len, flags);
   const src = direct(ctx, inFd, R.FD_READ | (oi === null ? 0 : R.FD_SEEK));
   const dst = direct(ctx, outFd, R.FD_WRITE | (oo === null ? 0 : R.FD_SEEK));
-  if (src !== null && dst !== null) return run(src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
+  if (src !== null && dst !== null) return run(ctx.stop, src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
   return general(ctx, 'splice', operand(ctx, inFd, R.FD_READ, oi), operand(ctx, outFd, R.FD_WRITE, oo),
     nonblock, offIn, len, op);
 }
@@ -186,7 +201,7 @@ export function tee(ctx: Context, inFd: number, outFd: number, len: bigint, flag
   const nonblock = (flags & SPLICE_F.NONBLOCK) !== 0;
   const op = (i: number, o: number) => libc.tee(i, o, len, flags);
   const src = direct(ctx, inFd, R.FD_READ), dst = direct(ctx, outFd, R.FD_WRITE);
-  if (src !== null && dst !== null) return run(src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
+  if (src !== null && dst !== null) return run(ctx.stop, src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
   return general(ctx, 'tee', operand(ctx, inFd, R.FD_READ, null), operand(ctx, outFd, R.FD_WRITE, null),
     nonblock, 0, len, op);
 }
@@ -197,16 +212,39 @@ export function copy_file_range(ctx: Context, inFd: number, offIn: number, outFd
   const op = (i: number, o: number) => libc.copy_file_range(i, oi, o, oo, len, flags);
   const src = direct(ctx, inFd, R.FD_READ | (oi === null ? 0 : R.FD_SEEK));
   const dst = direct(ctx, outFd, R.FD_WRITE | (oo === null ? 0 : R.FD_SEEK));
-  if (src !== null && dst !== null) return run(src, dst, false, () => op(src.hostFd, dst.hostFd));
+  if (src !== null && dst !== null) return run(ctx.stop, src, dst, false, () => op(src.hostFd, dst.hostFd));
   return general(ctx, 'copy_file_range', operand(ctx, inFd, R.FD_READ, oi), operand(ctx, outFd, R.FD_WRITE, oo),
     false, offIn, len, op);
 }
 
-/** pipe2(2), both ends close-on-exec on the host, both joining the guest's table. */
+/**
+ * pipe2(2), both ends close-on-exec on the host, both joining the guest's table: their numbers
+ * are reserved first (`mfile` at the guest's limit), and both descriptors are the table's the
+ * moment pipe2 returns, before anything else runs.
+ */
 export function pipe(ctx: Context, fdflags: number): [number, number] {
   if (fdflags & ~PIPE_NONBLOCK) fail(errno.inval);
-  const [r, w] = pipeEntries((fdflags & PIPE_NONBLOCK) !== 0);
-  return [ctx.fds.insert(r), ctx.fds.insert(w)];
+  const nonblock = (fdflags & PIPE_NONBLOCK) !== 0;
+  const fds = new Int32Array(2);
+  const bytes = new Uint8Array(fds.buffer);
+  const r0 = ctx.fds.reserve();
+  let r1: Reservation;
+  try {
+    r1 = ctx.fds.reserve();
+  } catch (e) {
+    ctx.fds.cancel(r0);
+    throw e;
+  }
+  const r = libc.pipe2(bytes, O.CLOEXEC | (nonblock ? O.NONBLOCK : 0));
+  if (r === 0) {
+    r0.entry.hostFd = fds[0];
+    r1.entry.hostFd = fds[1];
+  } else {
+    ctx.fds.cancel(r1);
+    ctx.fds.cancel(r0);
+    check(r);
+  }
+  return [ctx.fds.commit(r0, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0), ctx.fds.commit(r1, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0)];
 }
 
 // --- on table entries: what both ABIs reach ---------------------------------------------------
@@ -215,33 +253,34 @@ export function pipe(ctx: Context, fdflags: number): [number, number] {
 // an end is a virtual file, as the preview1 calls above.
 
 /** The call on two entries the guest may use: the system call, or the copying path. */
-function onEntries(call: Call, src: FdEntry, dst: FdEntry, nonblock: boolean, offIn: OffsetAccess | null, len: bigint,
-  op: (inFd: number, outFd: number) => number): number {
-  if (kernel(src) && kernel(dst)) return run(src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
-  return viaPipes(call, src, dst, nonblock, offIn, len, op);
+function onEntries(stop: Int32Array | null, call: Call, src: FdEntry, dst: FdEntry, nonblock: boolean,
+  offIn: OffsetAccess | null, len: bigint, op: (inFd: number, outFd: number) => number): number {
+  if (kernel(src) && kernel(dst)) return run(stop, src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
+  return viaPipes(stop, call, src, dst, nonblock, offIn, len, op);
 }
 
 /** sendfile(2) from `src` at the i64 in `off` (a host buffer; null: the file position). */
-export function sendfileEntries(src: FdEntry, dst: FdEntry, off: Buffer | null, count: bigint): number {
-  return onEntries('sendfile', src, dst, false, hostBufferOffset(off), count, (i, o) => libc.sendfile(o, i, off, count));
+export function sendfileEntries(stop: Int32Array | null, src: FdEntry, dst: FdEntry, off: Buffer | null,
+  count: bigint): number {
+  return onEntries(stop, 'sendfile', src, dst, false, hostBufferOffset(off), count, (i, o) => libc.sendfile(o, i, off, count));
 }
 
 /** splice(2) between entries, offsets as sendfileEntries'. */
-export function spliceEntries(src: FdEntry, offIn: Buffer | null, dst: FdEntry, offOut: Buffer | null, len: bigint,
-  flags: number): number {
-  return onEntries('splice', src, dst, (flags & SPLICE_F.NONBLOCK) !== 0, hostBufferOffset(offIn), len,
+export function spliceEntries(stop: Int32Array | null, src: FdEntry, offIn: Buffer | null, dst: FdEntry,
+  offOut: Buffer | null, len: bigint, flags: number): number {
+  return onEntries(stop, 'splice', src, dst, (flags & SPLICE_F.NONBLOCK) !== 0, hostBufferOffset(offIn), len,
     (i, o) => libc.splice(i, offIn, o, offOut, len, flags));
 }
 
 /** tee(2) between entries. */
-export function teeEntries(src: FdEntry, dst: FdEntry, len: bigint, flags: number): number {
-  return onEntries('tee', src, dst, (flags & SPLICE_F.NONBLOCK) !== 0, null, len, (i, o) => libc.tee(i, o, len, flags));
+export function teeEntries(stop: Int32Array | null, src: FdEntry, dst: FdEntry, len: bigint, flags: number): number {
+  return onEntries(stop, 'tee', src, dst, (flags & SPLICE_F.NONBLOCK) !== 0, null, len, (i, o) => libc.tee(i, o, len, flags));
 }
 
 /** copy_file_range(2) between entries, offsets as sendfileEntries'. */
-export function copyFileRangeEntries(src: FdEntry, offIn: Buffer | null, dst: FdEntry, offOut: Buffer | null, len: bigint,
-  flags: number): number {
-  return onEntries('copy_file_range', src, dst, false, hostBufferOffset(offIn), len,
+export function copyFileRangeEntries(stop: Int32Array | null, src: FdEntry, offIn: Buffer | null, dst: FdEntry,
+  offOut: Buffer | null, len: bigint, flags: number): number {
+  return onEntries(stop, 'copy_file_range', src, dst, false, hostBufferOffset(offIn), len,
     (i, o) => libc.copy_file_range(i, offIn, o, offOut, len, flags));
 }
 

@@ -43,7 +43,7 @@ export class ComponentCaller {
   readonly wasi: Record<string, ImportFn>;
 
   constructor(options: { preopens?: Record<string, string> } = {}) {
-    this.ctx = { mem: new GuestMemory(), fds: this.fds, args: [], env: [], stop: null };
+    this.ctx = { mem: new GuestMemory(), fds: this.fds, args: [], env: [], stop: null, exitStatus: null };
     for (const [guest, host] of Object.entries(options.preopens ?? {})) {
       const fd = libc.openat(AT.FDCWD, host, O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0);
       if (fd < 0) throw new Error(`cannot open ${host}`);
