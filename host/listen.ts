@@ -4,7 +4,7 @@ import * as libc from './native/libc.js';
 import { O } from './native/platform.js';
 
 const AF_INET = 2, AF_INET6 = 10, SOCK_STREAM = 1;
-const SOL_SOCKET = 1, SO_REUSEADDR = 2;
+const SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_ACCEPTCONN = 30; // asm-generic/socket.h: x86-64 and arm64
 /** The backlog asked for; the kernel caps it at net.core.somaxconn (listen(2)). */
 const BACKLOG = 4096;
 
@@ -72,4 +72,12 @@ export function boundPort(fd: number): number {
   len.writeUInt32LE(28);
   if (libc.getsockname(fd, addr, len) < 0) return 0;
   return addr.readUInt16BE(2);
+}
+
+/** Whether a host descriptor is a listening socket (getsockopt SO_ACCEPTCONN, socket(7)). */
+export function isListening(hostFd: number): boolean {
+  if (hostFd < 0) return false;
+  const val = Buffer.alloc(4), len = Buffer.alloc(4);
+  len.writeUInt32LE(4);
+  return libc.getsockopt(hostFd, SOL_SOCKET, SO_ACCEPTCONN, val, len) === 0 && val.readInt32LE(0) === 1;
 }
