@@ -120,10 +120,7 @@ export class Sandbox {
     const modules = { wasi_snapshot_preview1: preview1(this.ctx), zerocopy: zerocopy(this.ctx) };
     const sink = this.trace;
     if (sink === undefined) return modules;
-    const read = (ptr: number, len: number): string | null => {
-      try { return this.mem.string(ptr, len); } catch { return null; }
-    };
-    return Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, traced(name, m, sink, read)]));
+    return Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, traced(name, m, sink, this.mem)]));
   }
 
   /**
