@@ -3,8 +3,8 @@
 import { writeSync } from 'node:fs';
 import { Sandbox } from '../runtime.js';
 import { TRAP_STATUS } from '../workers.js';
-import { UsageError, type Command } from './core.js';
-import { loadModule, runWorkers } from './guest.js';
+import { InputError, UsageError, type Command } from './core.js';
+import { checkCommand, loadModule, runWorkers } from './guest.js';
 import { LISTEN, WORKERS, checkListen, parseDir, parseEnv, parseWorkers } from './options.js';
 
 export const runCommand: Command = {
@@ -17,7 +17,7 @@ export const runCommand: Command = {
     env: { type: 'string', multiple: true, value: 'NAME=VALUE', help: 'give the guest an environment variable (it sees none of the host\'s)' },
     listen: LISTEN,
     workers: WORKERS,
-    trace: { type: 'boolean', help: 'print each call the guest makes, with its arguments and result, on stderr' },
+    trace: { type: 'boolean', help: 'print each call the guest makes, with its arguments and results, on stderr\n(with --workers, each line prefixed with [worker N])' },
   },
   notes: 'Options end at MODULE.wasm: what follows is the guest\'s argv, flags included.\n' +
     'The exit status is the guest\'s exit code (with workers, the first non-zero one in worker\n' +
@@ -29,13 +29,13 @@ export const runCommand: Command = {
     const listen = ((values.listen ?? []) as string[]).map(checkListen);
     const workers = values.workers === undefined ? 0 : parseWorkers(values.workers as string);
     const trace = values.trace === true;
-    if (trace && workers > 0) throw new UsageError('--trace cannot be combined with --workers');
     if (operands.length === 0) throw new UsageError('no module given');
     const [path, ...guestArgs] = operands;
     const module = loadModule(path);
+    checkCommand(module, path);
     const args = [path, ...guestArgs];
     const preopens = Object.fromEntries(dirs.map((d) => [d.guest, d.host]));
-    if (workers > 0) return runWorkers(module, { workers, args, env, preopens, listen }, false);
+    if (workers > 0) return runWorkers(module, { workers, args, env, preopens, listen, trace }, false);
     const sandbox = new Sandbox({ args, env, listen, returnOnExit: true, trace: trace ? (line: string) => { writeSync(2, line); } : undefined });
     try {
       for (const d of dirs) sandbox.preopen(d.guest, d.host);
@@ -43,7 +43,7 @@ export const runCommand: Command = {
       try {
         instance = new WebAssembly.Instance(module, sandbox.getImportObject());
       } catch (e) {
-        throw new UsageError(`cannot instantiate ${path}: ${(e as Error).message}`);
+        throw new InputError(`cannot instantiate ${path}: ${(e as Error).message}`);
       }
       try {
         return sandbox.start(instance);
