@@ -12,6 +12,7 @@ try {
     args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, stopFlag: d.stopFlag,
     ...(d.trace !== undefined ? { trace: (line: string) => { writeSync(d.trace, `[worker ${d.worker}] ${line}`); } } : {}),
     ...(d.tracePort !== undefined ? { trace: (line: string) => { d.tracePort.postMessage(line); } } : {}),
+    ...(d.stopNotice !== undefined ? { stopNotice: d.stopNotice } : {}),
     ...(d.stdin !== undefined ? { stdin: d.stdin } : {}),
     ...(d.stdout !== undefined ? { stdout: d.stdout } : {}),
     ...(d.stderr !== undefined ? { stderr: d.stderr } : {}),
