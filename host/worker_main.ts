@@ -2,6 +2,7 @@
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Sandbox } from './runtime.js';
+import { attach } from './component/load.js';
 import { TRAP_STATUS, type WorkerResult } from './workers.js';
 
 const d = workerData;
@@ -9,7 +10,7 @@ let result: WorkerResult;
 let sandbox: Sandbox | null = null;
 try {
   sandbox = new Sandbox({
-    args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, stopFlag: d.stopFlag,
+    args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, stopFlag: d.stopFlag, sockets: d.sockets,
     ...(d.trace !== undefined ? { trace: (line: string) => { writeSync(d.trace, `[worker ${d.worker}] ${line}`); } } : {}),
     ...(d.tracePort !== undefined ? { trace: (line: string) => { d.tracePort.postMessage(line); } } : {}),
     ...(d.stopNotice !== undefined ? { stopNotice: d.stopNotice } : {}),
@@ -17,8 +18,12 @@ try {
     ...(d.stdout !== undefined ? { stdout: d.stdout } : {}),
     ...(d.stderr !== undefined ? { stderr: d.stderr } : {}),
   });
-  const instance = new WebAssembly.Instance(d.module, sandbox.getImportObject());
-  result = { status: sandbox.start(instance) };
+  if (d.component !== undefined) {
+    result = { status: sandbox.startComponent(await attach(d.component.glue, d.component.modules)) };
+  } else {
+    const instance = new WebAssembly.Instance(d.module, sandbox.getImportObject());
+    result = { status: sandbox.start(instance) };
+  }
 } catch (e) {
   result = e instanceof WebAssembly.RuntimeError
     ? { status: TRAP_STATUS, trap: e.message }

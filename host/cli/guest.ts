@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Sandbox } from '../runtime.js';
 import { run, type RunOptions } from '../workers.js';
+import type { Component } from '../component/load.js';
 import { InputError, systemError } from './core.js';
 
 export function loadModule(path: string): WebAssembly.Module {
@@ -66,7 +67,7 @@ export function checkCommand(module: WebAssembly.Module, path: string): void {
  * Returns the first non-zero status in worker order, or 0; with `stopIsClean`, a stop by
  * signal that every guest obeyed is 0 (a server asked to stop has done nothing wrong).
  */
-export async function runWorkers(module: WebAssembly.Module, options: RunOptions, stopIsClean: boolean): Promise<number> {
+export async function runWorkers(module: WebAssembly.Module | Component, options: RunOptions, stopIsClean: boolean): Promise<number> {
   let stoppedBy = 0;
   const running = run(module, {
     ...options,
