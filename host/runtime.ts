@@ -175,11 +175,7 @@ export class Sandbox {
     const modules = { wasi_snapshot_preview1: preview1(this.ctx), zerocopy: zerocopy(this.ctx) };
     const sink = this.trace;
     if (sink === undefined) return modules;
-    // A path longer than any path the kernel takes prints as its pointer, never decoded.
-    const read = (ptr: number, len: number): string | null => {
-      try { return this.mem.path(ptr, len); } catch { return null; }
-    };
-    return Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, traced(name, m, sink, read)]));
+    return Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, traced(name, m, sink, this.mem)]));
   }
 
   /**

@@ -18,7 +18,11 @@ export function isComponentFile(path: string): boolean {
   }
   try {
     const head = new Uint8Array(8);
-    return readSync(fd, head, 0, 8, 0) === 8 && wasmKind(head) === 'component';
+    try {
+      return readSync(fd, head, 0, 8, 0) === 8 && wasmKind(head) === 'component';
+    } catch {
+      return false; // a directory (EISDIR): loadModule reports it
+    }
   } finally {
     closeSync(fd);
   }

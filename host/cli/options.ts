@@ -1,8 +1,8 @@
 // Option values shared by commands: each parser takes the raw string and returns the value,
 // or throws a UsageError naming the flag.
-import { statSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { parseListen } from '../listen.js';
-import { UsageError, type OptionSpec } from './core.js';
+import { InputError, UsageError, systemError, type OptionSpec } from './core.js';
 
 export const LISTEN: OptionSpec = {
   type: 'string', multiple: true, value: 'HOST:PORT',
@@ -19,9 +19,16 @@ export function parseDir(spec: string): DirSpec {
   const host = sep < 0 ? spec : spec.slice(0, sep);
   const guest = sep < 0 ? spec : spec.slice(sep + 2);
   if (host === '' || guest === '') throw new UsageError(`--dir ${spec}: expected HOST or HOST::GUEST`);
-  let isDir = false;
-  try { isDir = statSync(host).isDirectory(); } catch { /* reported below */ }
-  if (!isDir) throw new UsageError(`--dir ${spec}: no such directory: ${host}`);
+  // Opened once here so that each way it can fail gets its own words, before anything starts.
+  let fd: number;
+  try {
+    fd = openSync(host, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : systemError(e);
+    throw new InputError(`--dir ${spec}: ${why}: ${host}`);
+  }
+  closeSync(fd);
   return { host, guest };
 }
 
@@ -37,7 +44,7 @@ export function checkListen(spec: string): string {
   try {
     parseListen(spec);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(`--listen ${(e as Error).message}`);
   }
   return spec;
 }
