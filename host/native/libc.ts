@@ -140,3 +140,29 @@ export const ppoll = sys<[fds: Ptr, nfds: number, timeout: Ptr, sigmask: Ptr]>(
 /** socketpair(2) (the tests make connected socket pairs with it). */
 export const socketpair = sys<[domain: number, type: number, protocol: number, fds: Ptr]>(
   'int socketpair(int, int, int, void *)');
+
+// --- epoll (poll_oneoff's persistent interest set) ------------------------------------------
+export const epoll_create1 = sys<[flags: number]>('int epoll_create1(int)');
+export const epoll_ctl = sys<[epfd: number, op: number, fd: number, event: Ptr]>('int epoll_ctl(int, int, int, void *)');
+export const epoll_wait = sys<[epfd: number, events: Ptr, maxevents: number, timeoutMs: number]>(
+  'int epoll_wait(int, void *, int, int)');
+const SYS_epoll_pwait2 = 441; // Linux 5.11; the same number on x86-64 and arm64
+const epollPwait2Raw = sys<[nr: number, epfd: number, events: Ptr, maxevents: number, timeout: Ptr, sigmask: number,
+  sigsetsize: number]>('long syscall(long, int, void *, int, const void *, long, size_t)');
+/**
+ * epoll_pwait2(2): epoll_wait with a struct timespec timeout (nanoseconds), or null to wait
+ * without limit; no signal mask. -ENOSYS before Linux 5.11.
+ */
+export function epoll_pwait2(epfd: number, events: Ptr, maxevents: number, timeout: Ptr): number {
+  return epollPwait2Raw(SYS_epoll_pwait2, epfd, events, maxevents, timeout, 0, 8);
+}
+/**
+ * struct epoll_event { uint32_t events; epoll_data_t data; }: packed on x86-64 (12 bytes),
+ * naturally aligned elsewhere (16 bytes), as <sys/epoll.h> declares it.
+ */
+export const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
+export const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
+/** getrlimit(2) into a struct rlimit { rlim_t cur, max; } (two u64). */
+export const getrlimit = sys<[resource: number, rlim: Ptr]>('int getrlimit(int, void *)');
+/** setrlimit(2) (the tests lower RLIMIT_NOFILE to check poll_oneoff's bound). */
+export const setrlimit = sys<[resource: number, rlim: Ptr]>('int setrlimit(int, const void *)');

@@ -77,8 +77,25 @@ export function filetypeFromMode(mode: number): number {
   }
 }
 
+/**
+ * Told of every change to the table that a cache keyed on its entries must see: poll_oneoff's
+ * persistent interest set (host/wasi/poll_set.ts) removes a descriptor from its epoll set
+ * before the descriptor is closed, since epoll keys on the open file description, which may
+ * outlive the descriptor (a duplicate held by the host) and go on reporting events.
+ */
+export interface TableObserver {
+  /** `entry` no longer has the number it had (removed, replaced or renumbered); it is still open. */
+  unmapped(entry: FdEntry): void;
+  /** Something poll_oneoff reads changed: the rights the guest dropped, or bytes left pending. */
+  changed(entry: FdEntry): void;
+  /** The table is closing every descriptor. */
+  closed(): void;
+}
+
 export class FdTable {
   private entries: (FdEntry | undefined)[] = [];
+  /** At most one: poll_oneoff's interest set, once the guest has polled. */
+  observer: TableObserver | null = null;
 
   /**
    * The entry for a guest descriptor that holds all of `rights`: `badf` if the guest holds
@@ -129,6 +146,7 @@ export class FdTable {
   /** Puts `entry` in place of what `fd` holds; returns the old entry for the caller to close. */
   replace(fd: number, entry: FdEntry): FdEntry {
     const old = this.get(fd);
+    this.observer?.unmapped(old);
     this.entries[fd >>> 0] = entry;
     return old;
   }
@@ -136,6 +154,7 @@ export class FdTable {
   /** Removes a guest descriptor and returns its entry; the caller closes the host side. */
   remove(fd: number): FdEntry {
     const e = this.get(fd);
+    this.observer?.unmapped(e);
     this.entries[fd >>> 0] = undefined;
     while (this.entries.length > 0 && this.entries[this.entries.length - 1] === undefined) this.entries.pop();
     return e;
@@ -146,6 +165,7 @@ export class FdTable {
     const src = this.get(from);
     const dst = this.get(to);
     if (src === dst) return;
+    this.observer?.unmapped(dst); // before it is closed; src is told by remove(from)
     closeEntry(dst);
     this.entries[to >>> 0] = src;
     this.remove(from);
@@ -159,8 +179,15 @@ export class FdTable {
     }
   }
 
+  /** Tells the observer that `entry` changed in a way poll_oneoff must see (see TableObserver). */
+  touch(entry: FdEntry): void {
+    this.observer?.changed(entry);
+  }
+
   /** Closes every host descriptor the table owns and empties it. */
   closeAll(): void {
+    this.observer?.closed();
+    this.observer = null;
     for (const e of this.entries) if (e !== undefined) closeEntry(e);
     this.entries = [];
   }

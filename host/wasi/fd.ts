@@ -101,6 +101,7 @@ export function fd_fdstat_set_rights(ctx: Context, fd: number, base: number, inh
   e.revoked |= e.rightsBase & ~base;
   e.rightsBase = base;
   e.rightsInheriting = inheriting;
+  ctx.fds.touch(e);
 }
 
 export function fd_seek(ctx: Context, fd: number, offset: bigint, whence: number): bigint {

@@ -147,6 +147,7 @@ function copyTransfer(ctx: Context, src: FdEntry, dst: FdEntry, offsetGuest: num
     if (written < data.length) {
       const rest = data.slice(written);
       src.pending = src.pending === null ? rest : concat(rest, src.pending);
+      ctx.fds.touch(src); // poll_oneoff reports pending bytes as readable at once
     }
   } else if (offsetGuest !== null) {
     mem.setU64(offsetGuest, position! + BigInt(written));
