@@ -7,7 +7,7 @@ import { Sandbox } from './runtime.js';
 import { run, TRAP_STATUS, type RunOptions } from './workers.js';
 
 const USAGE = `usage: wasm-zerocopy run [OPTIONS] MODULE.wasm [ARGS...]
-       wasm-zerocopy send-file [--listen HOST:PORT] [--workers N] [--timeout SECONDS] FILE
+       wasm-zerocopy send-file [--listen HOST:PORT] [--workers N] [--timeout SECONDS] [--linger SECONDS] FILE
 
 run options:
   --dir HOST[::GUEST]  preopen host directory HOST for the guest, named GUEST (default: HOST)
@@ -20,7 +20,8 @@ run options:
 
 send-file serves FILE whole to every client that connects (default --listen 127.0.0.1:8080),
 from a guest that moves it with sendfile(2); a client that takes no byte for --timeout seconds
-(default 60) is disconnected. SIGINT or SIGTERM stop it cleanly.
+(default 60) is disconnected; after the last byte it waits --linger seconds (default 5) for the
+client to close. SIGINT or SIGTERM stop it cleanly.
 
 The exit status is the guest's exit code (with workers, the first non-zero one); a trap
 exits with 134.`;
@@ -115,9 +116,9 @@ function parseListenSpec(spec: string): void {
 }
 
 /** --timeout SECONDS: a whole number of seconds, or a decimal one, from 0.001 to a day. */
-function parseTimeout(v: string): number {
+function parseSeconds(flag: string, v: string): number {
   const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v) || n < 0.001 || n > 86400) throw new UsageError(`--timeout ${v}: expected seconds from 0.001 to 86400`);
+  if (!/^\d+(\.\d+)?$/.test(v) || n < 0.001 || n > 86400) throw new UsageError(`${flag} ${v}: expected seconds from 0.001 to 86400`);
   return n;
 }
 
@@ -188,9 +189,9 @@ async function runCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** `send-file [--listen HOST:PORT] [--workers N] [--timeout S] FILE`: the seed server (assembly/guests/send_file.ts). */
+/** `send-file [--listen HOST:PORT] [--workers N] [--timeout S] [--linger S] FILE`: the seed server (assembly/guests/send_file.ts). */
 async function sendFile(argv: string[]): Promise<number> {
-  let listen = '127.0.0.1:8080', workers = 1, timeout = 60, file: string | null = null;
+  let listen = '127.0.0.1:8080', workers = 1, timeout = 60, linger = 5, file: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const eq = a.indexOf('=');
@@ -202,7 +203,8 @@ async function sendFile(argv: string[]): Promise<number> {
     };
     if (flag === '--listen') { listen = value(); parseListenSpec(listen); }
     else if (flag === '--workers') workers = parseWorkers(value());
-    else if (flag === '--timeout') timeout = parseTimeout(value());
+    else if (flag === '--timeout') timeout = parseSeconds(flag, value());
+    else if (flag === '--linger') linger = parseSeconds(flag, value());
     else if (flag === '-h' || flag === '--help') throw new HelpRequested();
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option: ${a}`);
     else if (file === null) file = a;
@@ -226,7 +228,8 @@ async function sendFile(argv: string[]): Promise<number> {
       process.stdout.write(`serving ${file} (${st.size} bytes) on ${shown} with ${workers} worker${workers > 1 ? 's' : ''}\n` +
         `fetch it with:  curl --http0.9 -s -o copy http://${shown}/   or:  nc -d ${shown.replace(/^\[?(.*?)\]?:(\d+)$/, '$1 $2')} > copy\n` +
         'stop with Ctrl-C\n');
-      return await runWorkers(module, { workers, args: ['send_file', '--timeout-ms', String(Math.round(timeout * 1000))], listen: [listener], grant: [fd] }, true);
+      return await runWorkers(module, { workers, args: ['send_file', '--timeout-ms', String(Math.round(timeout * 1000)),
+        '--linger-ms', String(Math.round(linger * 1000))], listen: [listener], grant: [fd] }, true);
     } finally {
       closeSync(listener);
     }

@@ -13,7 +13,12 @@
 // and when accept fails for another reason than EAGAIN (EMFILE: out of descriptors), the
 // listener stays readable, so accepting pauses for 100 ms instead of spinning on poll.
 //
-// usage: send_file [--max-clients N] [--timeout-ms MS]   (N: exit after N clients, for tests)
+// The subscription array is kept from one poll_oneoff call to the next, and a closed
+// connection's place is taken by the last one, so that between two calls only the entries of
+// connections that came, went or changed state differ: the host then decodes and registers
+// only those (host/wasi/poll_set.ts), whatever the number of idle connections.
+//
+// usage: send_file [--max-clients N] [--timeout-ms MS] [--linger-ms MS]   (N: exit after N clients, for tests)
 import {
   poll_oneoff, sock_recv, sock_shutdown, fd_close, fd_filestat_get, fd_fdstat_set_flags,
   clock_time_get, filestat,
@@ -26,7 +31,7 @@ const SHUT_WR: u8 = 2;
 const TYPE_CLOCK: u8 = 0, TYPE_READ: u8 = 1, TYPE_WRITE: u8 = 2;
 const SUB = 48, EVENT = 32;
 const TICK_NS: u64 = 200_000_000;       // poll wakes at least this often
-const LINGER_NS: u64 = 5_000_000_000;   // how long a finished connection waits for the client to close
+let lingerNs: u64 = 5_000_000_000;      // how long a finished connection waits for the client to close
 const ACCEPT_PAUSE_NS: u64 = 100_000_000; // how long accepting pauses after accept failed
 const LISTENER_TAG: u64 = 0x1_0000_0000;
 const CLOCK_TAG: u64 = 0x2_0000_0000;
@@ -67,6 +72,7 @@ const argv = process.argv;
 for (let i = 1; i + 1 < argv.length; i++) {
   if (argv[i] == "--max-clients") maxClients = I64.parseInt(argv[i + 1]);
   else if (argv[i] == "--timeout-ms") timeoutNs = U64.parseInt(argv[i + 1]) * 1_000_000;
+  else if (argv[i] == "--linger-ms") lingerNs = U64.parseInt(argv[i + 1]) * 1_000_000;
 }
 
 // filestat: dev u64, ino u64, filetype u8 (witx), ...; 4 is regular_file. sendfile(2) reads
@@ -137,6 +143,24 @@ function acceptAll(listener: u32): void {
   }
 }
 
+/** Subscription s: a descriptor, every field written so that equal states give equal bytes. */
+function subscribeFd(s: usize, userdata: u64, type: u8, fd: u32): void {
+  store<u64>(s, userdata);
+  store<u8>(s, type, 8);
+  store<u32>(s, fd, 16);
+  store<u64>(s, 0, 24);
+  store<u16>(s, 0, 40);
+}
+
+/** Subscription s: the monotonic clock, `ns` from now. */
+function subscribeClock(s: usize, ns: u64): void {
+  store<u64>(s, CLOCK_TAG);
+  store<u8>(s, TYPE_CLOCK, 8);
+  store<u32>(s, 1, 16);
+  store<u64>(s, ns, 24);
+  store<u16>(s, 0, 40);
+}
+
 while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   const n = listeners + conns.length + 1;
   if (n > capacity) {
@@ -144,26 +168,19 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
     if (subs != 0) { heap.free(subs); heap.free(events); }
     subs = heap.alloc(capacity * SUB);
     events = heap.alloc(capacity * EVENT);
+    memory.fill(subs, 0, capacity * SUB); // padding and precision stay zero from here on
   }
-  memory.fill(subs, 0, n * SUB);
   let s = subs;
   if (acceptPausedUntil != 0 && now() >= acceptPausedUntil) acceptPausedUntil = 0;
   const accepting = (maxClients < 0 || <i64>(nextId - 1) < maxClients) && acceptPausedUntil == 0;
   for (let i = 0; i < listeners; i++, s += SUB) {
-    store<u64>(s, accepting ? LISTENER_TAG | <u64>(3 + i) : CLOCK_TAG);
-    store<u8>(s, accepting ? TYPE_READ : TYPE_CLOCK, 8);
-    if (accepting) store<u32>(s, 3 + i, 16);
-    else { store<u32>(s, 1, 16); store<u64>(s, acceptPausedUntil != 0 ? ACCEPT_PAUSE_NS : TICK_NS, 24); }
+    if (accepting) subscribeFd(s, LISTENER_TAG | <u64>(3 + i), TYPE_READ, 3 + i);
+    else subscribeClock(s, acceptPausedUntil != 0 ? ACCEPT_PAUSE_NS : TICK_NS);
   }
   for (let i = 0; i < conns.length; i++, s += SUB) {
-    store<u64>(s, <u64>i);
-    store<u8>(s, conns[i].draining ? TYPE_READ : TYPE_WRITE, 8);
-    store<u32>(s, conns[i].fd, 16);
+    subscribeFd(s, <u64>i, conns[i].draining ? TYPE_READ : TYPE_WRITE, conns[i].fd);
   }
-  store<u64>(s, CLOCK_TAG);
-  store<u8>(s, TYPE_CLOCK, 8);
-  store<u32>(s, 1, 16);
-  store<u64>(s, TICK_NS, 24);
+  subscribeClock(s, TICK_NS);
 
   const e = poll_oneoff(subs, events, n, ret);
   if (e != 0) { process.stderr.write("send_file: poll_oneoff: errno " + e.toString() + "\n"); process.exit(1); }
@@ -176,12 +193,11 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
 
   // A connection is served when poll says it is ready (a new one is tried at once); it
   // leaves the list, closed, when it aborted, when its client took nothing for --timeout-ms,
-  // or when its client closed or lingered too long.
-  // Kept connections are compacted in place, as C would: a new array per wakeup is garbage
-  // in proportion to the open connections, which idle clients make many.
+  // or when its client closed or lingered too long. The last connection takes a closed one's
+  // place (no array is made per wakeup, and the other connections keep their subscriptions).
   const t = now();
-  let kept = 0;
-  for (let i = 0; i < conns.length; i++) {
+  let i = 0;
+  while (i < conns.length) {
     const c = conns[i];
     let open = true;
     if (c.ready) {
@@ -192,9 +208,11 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
       log(c, "timed out after " + c.offset.value.toString() + " bytes");
       open = false;
     }
-    if (open && c.draining && t - c.start > LINGER_NS) open = false;
-    if (open) conns[kept++] = c;
-    else { fd_close(c.fd); finished++; }
+    if (open && c.draining && t - c.start > lingerNs) open = false;
+    if (open) { i++; continue; }
+    fd_close(c.fd);
+    finished++;
+    const last = conns.pop();
+    if (i < conns.length) conns[i] = last; // not yet visited: it is looked at next
   }
-  conns.length = kept;
 }
