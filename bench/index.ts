@@ -6,8 +6,9 @@
 // (b) one 256 MiB file-to-TCP transfer over loopback: guest sendfile, host-direct sendfile,
 //     Node's fs.createReadStream().pipe(socket), and a read/write copy through guest memory.
 //     The receiver is a separate process (bench/sink.ts) timing accept-to-EOF.
-// (c), (d) the seed server against C, host-direct and Node servers: one 256 MiB transfer,
-//     and connections per second on 4 KiB with 64 clients (bench/servers.ts).
+// (c), (d) the seed server against C (poll and epoll), host-direct and Node servers: one
+//     256 MiB transfer, and connections per second on 4 KiB with 64 clients, with 4 clients,
+//     and with 1,000 and 10,000 idle connections held open (bench/servers.ts).
 //
 // `--only=a,c` runs some sections; `--quick` fewer and shorter rounds.
 //
@@ -171,18 +172,19 @@ async function main(): Promise<void> {
   const sinkExe = compileC(work, 'sink');
   const loadExe = compileC(work, 'load');
   const cServer = compileC(work, 'send_file');
+  const cEpoll = compileC(work, 'send_file_epoll');
   console.log(`wasm-zerocopy bench${quick ? ' (--quick)' : ''}: cases interleaved in rotating order; ` +
     'times are medians over rounds, ratios medians of per-round ratios');
   console.log(`C compiler: ${callsExe ? 'cc' : 'none (no C row in (a); Node receiver in (b); no (c) and (d))'}; ` +
     `load average at start: ${load()}\n`);
 
   if (only.has('a')) reportCalls(await perCall(callsExe));
-  const servers = loadExe !== null && cServer !== null;
+  const servers = loadExe !== null && cServer !== null && cEpoll !== null;
   const file = only.has('b') || (only.has('c') && servers) ? bigFile() : '';
   if (only.has('b')) reportStream(await throughput(sinkExe, file), sinkExe);
   if (only.has('c') || only.has('d')) {
     if (servers) {
-      await serverBench({ work, load: loadExe, cServer, bigFile: file, bigSize: SIZE, quick, sections: only });
+      await serverBench({ work, load: loadExe, cServer, cEpoll, bigFile: file, bigSize: SIZE, quick, sections: only });
     } else {
       console.log('(c), (d): skipped: the server bench needs a C compiler (cc) for its client and its C baseline');
     }
