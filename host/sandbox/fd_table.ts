@@ -96,6 +96,11 @@ export class FdTable {
   private entries: (FdEntry | undefined)[] = [];
   /** At most one: poll_oneoff's interest set, once the guest has polled. */
   observer: TableObserver | null = null;
+  /**
+   * No free number lies below this one: insert searches from here, so that a server holding
+   * thousands of descriptors does not scan them all for each one it accepts.
+   */
+  private lowestFree = 0;
 
   /**
    * The entry for a guest descriptor that holds all of `rights`: `badf` if the guest holds
@@ -122,10 +127,12 @@ export class FdTable {
 
   /** Adds an entry at the lowest free number (at least `min`), as open(2) does. */
   insert(entry: FdEntry, min = 0): number {
-    let fd = this.entries.indexOf(undefined, min);
-    if (fd < 0) fd = Math.max(min, this.entries.length);
+    const from = Math.max(min, this.lowestFree);
+    let fd = from < this.entries.length ? this.entries.indexOf(undefined, from) : -1;
+    if (fd < 0) fd = Math.max(from, this.entries.length);
     while (this.entries.length < fd) this.entries.push(undefined); // no holes: indexOf skips them
     this.entries[fd] = entry;
+    if (from === this.lowestFree) this.lowestFree = fd + 1; // nothing was free in [from, fd)
     return fd;
   }
 
@@ -156,6 +163,7 @@ export class FdTable {
     const e = this.get(fd);
     this.observer?.unmapped(e);
     this.entries[fd >>> 0] = undefined;
+    if ((fd >>> 0) < this.lowestFree) this.lowestFree = fd >>> 0;
     while (this.entries.length > 0 && this.entries[this.entries.length - 1] === undefined) this.entries.pop();
     return e;
   }
@@ -188,6 +196,7 @@ export class FdTable {
   closeAll(): void {
     this.observer?.closed();
     this.observer = null;
+    this.lowestFree = 0;
     for (const e of this.entries) if (e !== undefined) closeEntry(e);
     this.entries = [];
   }

@@ -27,12 +27,34 @@ export function guestIovecs(mem: GuestMemory, iovs: number, count: number): Uint
   return views;
 }
 
-/** Fills the host iovec array with the addresses of the given views of guest memory. */
+/** The host address of hostIov's first byte: its backing store never moves. */
+let hostIovAddress = 0n;
+export function hostIovecsAddress(): bigint {
+  if (hostIovAddress === 0n) hostIovAddress = libc.addressOf(hostIov);
+  return hostIovAddress;
+}
+
+/** Guest memory's ArrayBuffer as last seen, and its host address as a number (< 2^53 on Linux). */
+let seenBuffer: ArrayBufferLike | null = null;
+let seenBase = 0;
+
+/**
+ * Fills the host iovec array with the addresses of the given views of guest memory. Addresses
+ * and lengths are written as u32 halves of plain numbers: a BigInt per field costs more than
+ * the rest of the call.
+ */
 export function toHostIovecs(mem: GuestMemory, views: Uint8Array[]): Buffer {
   for (let i = 0; i < views.length; i++) {
     const v = views[i];
-    hostIov.writeBigUInt64LE(v.length === 0 ? 0n : mem.address(v.byteOffset, v.length), i * 16);
-    hostIov.writeBigUInt64LE(BigInt(v.length), i * 16 + 8);
+    if (v.buffer !== seenBuffer) { // memory grew, or another guest: look its address up again
+      seenBase = Number(mem.address(0, 0));
+      seenBuffer = v.buffer;
+    }
+    const addr = v.length === 0 ? 0 : seenBase + v.byteOffset;
+    hostIov.writeUInt32LE(addr % 0x100000000, i * 16);
+    hostIov.writeUInt32LE(Math.floor(addr / 0x100000000), i * 16 + 4);
+    hostIov.writeUInt32LE(v.length, i * 16 + 8);
+    hostIov.writeUInt32LE(0, i * 16 + 12);
   }
   return hostIov;
 }
@@ -49,11 +71,25 @@ export function waitReady(hostFd: number, write: boolean): void {
   libc.poll(pollfd, 1, -1);
 }
 
-/** Runs a raw syscall, retrying after a wait where the entry must appear blocking. */
+/**
+ * What `retrying`, readInto and writeFrom return for EAGAIN: the negated WASI errno, which the
+ * import returns as is. EAGAIN is a non-blocking server's steady state, and a thrown WasiError
+ * costs ~7,000 instructions (bench/profile.sh), several times the call it ends.
+ */
+export const AGAIN = -errno.again;
+
+/**
+ * Runs a raw syscall, retrying after a wait where the entry must appear blocking. Returns the
+ * result, or AGAIN; other errors are thrown.
+ */
 export function retrying(e: FdEntry, write: boolean, op: () => number): number {
   for (;;) {
     const r = op();
-    if (r === -EAGAIN && e.emulateBlocking) { waitReady(e.hostFd, write); continue; }
+    if (r === -EAGAIN) {
+      if (!e.emulateBlocking) return AGAIN;
+      waitReady(e.hostFd, write);
+      continue;
+    }
     return check(r);
   }
 }

@@ -7,6 +7,8 @@ import { guard, type Imports } from '../wasi/guard.js';
 import * as zc from './transfer.js';
 import { errno, fail } from '../sandbox/errno.js';
 
+const ascii = new TextEncoder();
+
 /** The version of the zerocopy ABI this host implements (docs/ABI.md). */
 export const ZEROCOPY_ABI_VERSION = 1;
 
@@ -47,9 +49,10 @@ export function zerocopy(ctx: Context): Imports {
     sock_cork: (fd: number, enable: number) => zc.sock_cork(ctx, fd, enable),
     sock_peername: (fd: number, buf: number, bufLen: number, ret: number) => {
       mem.check(ret, 4);
-      const text = new TextEncoder().encode(zc.sock_peername(ctx, fd));
+      // ASCII, one byte per character: checked to fit before anything is written.
+      const text = zc.sock_peername(ctx, fd);
       if (text.length > (bufLen >>> 0)) fail(errno.nametoolong);
-      mem.write(buf, text);
+      ascii.encodeInto(text, mem.bytes(buf, text.length));
       mem.setU32(ret, text.length);
     },
   }, ctx.stop);

@@ -231,15 +231,16 @@ export function sock_cork(ctx: Context, fd: number, enable: number): void {
 export function sock_peername(ctx: Context, fd: number): string {
   const e = ctx.fds.getUnrevoked(fd, 0);
   if (e.hostFd < 0) fail(errno.notsock);
-  const addr = Buffer.alloc(28);
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(28);
-  check(libc.getpeername(e.hostFd, addr, len));
+  const addr = peerAddr;
+  peerLen.writeUInt32LE(28, 0);
+  check(libc.getpeername(e.hostFd, addr, peerLen));
   const family = addr.readUInt16LE(0), port = addr.readUInt16BE(2);
-  if (family === 2) return `${[...addr.subarray(4, 8)].join('.')}:${port}`;
+  if (family === 2) return `${addr[4]}.${addr[5]}.${addr[6]}.${addr[7]}:${port}`;
   if (family === 10) {
     const groups = Array.from({ length: 8 }, (_, i) => addr.readUInt16BE(8 + i * 2).toString(16));
     return `[${groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}]:${port}`;
   }
   fail(errno.afnosupport);
 }
+/** struct sockaddr_storage's first 28 bytes (sockaddr_in6) and its length, reused per call. */
+const peerAddr = Buffer.alloc(28), peerLen = Buffer.alloc(4);
