@@ -17,7 +17,8 @@ const POLLIN = 1, POLLOUT = 4, SHUT_WR = 1, EAGAIN = 11;
 class Conn {
   /** off_t for sendfile(2)'s offset pointer: the kernel reads and advances it. */
   readonly offset = new BigInt64Array(1);
-  readonly offsetPtr = new Uint8Array(this.offset.buffer);
+  /** Its address, taken once: the runtime passes sendfile an address too (libc.ts). */
+  readonly offsetPtr = libc.addressOf(this.offset);
   draining = false;
   ready = true;
   start = process.hrtime.bigint();

@@ -43,21 +43,22 @@ function run(src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number, fi
 const kernel = (e: FdEntry): boolean => e.hostFd >= 0 && e.pending === null;
 
 export function sendfile(ctx: Context, outFd: number, inFd: number, offset: OffsetPtr, offsetGuest: number,
-  count: bigint): number {
+  count: bigint | number): number {
   // Linux looks up in_fd before out_fd (do_sendfile in fs/read_write.c).
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offset === null ? 0 : R.FD_SEEK));
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE);
   if (kernel(src) && kernel(dst)) {
     // The hot path: no closure unless the call must be retried.
-    const r = libc.sendfile(dst.hostFd, src.hostFd, offset, count);
+    const at = offset ?? 0;
+    const r = libc.sendfileAt(dst.hostFd, src.hostFd, at, count);
     if (r >= 0) return r;
-    return run(src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, offset, count), r);
+    return run(src, dst, false, () => libc.sendfileAt(dst.hostFd, src.hostFd, at, count), r);
   }
   return copyTransfer(ctx, src, dst, offset === null ? null : offsetGuest, count);
 }
 
 export function splice(ctx: Context, inFd: number, offIn: OffsetPtr, offInGuest: number, outFd: number,
-  offOut: OffsetPtr, offOutGuest: number, len: bigint, flags: number): number {
+  offOut: OffsetPtr, offOutGuest: number, len: bigint | number, flags: number): number {
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offIn === null ? 0 : R.FD_SEEK));
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE | (offOut === null ? 0 : R.FD_SEEK));
   if (kernel(src) && kernel(dst)) {
@@ -71,7 +72,7 @@ export function splice(ctx: Context, inFd: number, offIn: OffsetPtr, offInGuest:
   return copyTransfer(ctx, src, dst, offIn === null ? null : offInGuest, len);
 }
 
-export function tee(ctx: Context, inFd: number, outFd: number, len: bigint, flags: number): number {
+export function tee(ctx: Context, inFd: number, outFd: number, len: bigint | number, flags: number): number {
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ);
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE);
   if (kernel(src) && kernel(dst)) {
@@ -83,7 +84,7 @@ export function tee(ctx: Context, inFd: number, outFd: number, len: bigint, flag
 }
 
 export function copy_file_range(ctx: Context, inFd: number, offIn: OffsetPtr, outFd: number, offOut: OffsetPtr,
-  len: bigint, flags: number): number {
+  len: bigint | number, flags: number): number {
   const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offIn === null ? 0 : R.FD_SEEK));
   const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE | (offOut === null ? 0 : R.FD_SEEK));
   // copy_file_range(2) works between regular files only: a virtual file is never one (EINVAL).
@@ -108,8 +109,9 @@ export function pipe(ctx: Context, fdflags: number): [number, number] {
  * likewise); a short write is a short count. Bytes read from a stream that cannot be read
  * again and not accepted by the destination are kept in the source's `pending`, never lost.
  */
-function copyTransfer(ctx: Context, src: FdEntry, dst: FdEntry, offsetGuest: number | null, count: bigint): number {
-  const want = count > BigInt(CHUNK) ? CHUNK : Number(count);
+function copyTransfer(ctx: Context, src: FdEntry, dst: FdEntry, offsetGuest: number | null,
+  count: bigint | number): number {
+  const want = count > CHUNK ? CHUNK : Number(count);
   if (want === 0) return 0;
   const { mem } = ctx;
   let data: Uint8Array;
@@ -189,7 +191,7 @@ function writeAll(dst: FdEntry, data: Uint8Array): number {
  * tee(2) into a virtual file: the kernel duplicates the pipe's contents into a temporary
  * pipe, which is drained into the destination. The source pipe is never consumed, as tee's.
  */
-function teeToVirtual(ctx: Context, src: FdEntry, dst: FdEntry, len: bigint, flags: number): number {
+function teeToVirtual(ctx: Context, src: FdEntry, dst: FdEntry, len: bigint | number, flags: number): number {
   const fds = new Int32Array(2);
   check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC));
   try {
