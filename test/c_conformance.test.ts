@@ -1,7 +1,7 @@
 // The zerocopy ABI, differentially: test/c/conformance.c built natively (straight to Linux)
 // and for wasm32-wasi (through the sandbox) must print the same line for every case; the
 // man pages' expectations are checked on top, so a bug shared by both sides still fails.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -1,8 +1,10 @@
-import { test } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUESTS, ROOT, runCli, tempDir } from './helpers/guest.js';
+
+const test = suite('the command line: run');
 
 const zcat = join(GUESTS, 'zcat.wasm');
 
@@ -43,9 +45,9 @@ test('an unknown flag is a one-line error with the usage', () => {
 });
 
 test('an unknown command is a one-line error with the usage', () => {
-  const r = runCli(['serve']);
+  const r = runCli(['frobnicate']);
   assert.is(r.status, 2);
-  assert.match(r.stderr, /^wasm-zerocopy: unknown command: serve\nusage: /);
+  assert.match(r.stderr, /^wasm-zerocopy: unknown command: frobnicate\nusage: /);
 });
 
 test('flags after the module belong to the guest', () => {

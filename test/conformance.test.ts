@@ -4,7 +4,7 @@
 // what its man page (or docs/ABI.md) says, checked on its own, so that a mistake shared by
 // both sides still fails. The sandbox's own answers (fault, notcapable, a descriptor not
 // held) are checked against the spec's lines in SPEC_ONLY.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

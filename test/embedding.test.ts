@@ -1,5 +1,5 @@
 // README's run() example, verbatim but for the port, so that the documentation cannot rot.
-import { test } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { boundPort, run } from '../host/index.js';
 import { listenOn } from '../host/listen.js';
 import { GUESTS, ROOT } from './helpers/guest.js';
+
+const test = suite('the embedding API: run() and stop()');
 
 function fetch(port: number): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@
 // real wasm trampoline (helpers/imports.ts), so arguments arrive as a guest's do. The host
 // must always answer an errno (never throw into the guest, never crash, never report an
 // internal error), leak no descriptor, and leave the world outside the preopen alone.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,8 +1,10 @@
 // Guest memory access: every pointer is bounds-checked, and views follow memory.grow.
-import { test } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { GuestMemory } from '../host/sandbox/memory.js';
 import { WasiError, errno } from '../host/sandbox/errno.js';
+
+const test = suite('guest memory');
 
 const PAGE = 65536;
 

@@ -1,6 +1,6 @@
 // The embedding API and what the CLI promises about a guest's process: argv, environment,
 // exit status, traps, and standard streams that are not kernel descriptors.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -7,7 +7,7 @@
 //
 // We run as root in CI, so no permission bit stands between a bug and the canary: only the
 // sandbox's own capability checks do.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import {

@@ -1,6 +1,6 @@
 // Sockets end to end: the seed server (assembly/guests/send_file.ts) in worker threads through
 // run(), the CLI's send-file and --listen, workers, sock_cork, and a C server on descriptor 3.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -1,6 +1,6 @@
 // --trace and the Sandbox's `trace` option: one strace-style line per call a guest makes,
 // `name(arg=value, ...) = errno`, with zerocopy calls prefixed by their module.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';

@@ -3,7 +3,7 @@
 // the expected lines and, where a call changes the host filesystem, what the host then sees.
 // WASI errno numbers: busy 10, exist 20, inval 28, isdir 31, noent 44, notdir 54,
 // notempty 55, perm 63, notcapable 76; filetypes: directory 3, regular file 4, symlink 7.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync,
   symlinkSync, utimesSync, writeFileSync } from 'node:fs';

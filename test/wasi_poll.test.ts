@@ -2,7 +2,7 @@
 // each event, and, where only the import boundary can say it (pointers, every signal), by
 // calling the imports directly. Times are asserted only from below: a clock must never fire
 // early, but a loaded machine may always be late.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -3,7 +3,7 @@
 // subscribed), and the bound on the number of subscriptions. Subscriptions are laid out in
 // memory by hand and the import is called as a guest calls it (test/helpers/imports.ts), so
 // that two calls can carry byte-identical subscriptions while the table changed under them.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { openSync, closeSync } from 'node:fs';
 import * as libc from '../host/native/libc.js';

@@ -2,7 +2,7 @@
 // (assembly/guests/sock_script.ts prints the errno of every call). A guest blocks this thread
 // while it runs, so whatever must happen during its run (a client that talks back) is a child
 // process; whatever may happen before it (a connect, a datagram, a peer's close) is done here.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

@@ -2,7 +2,7 @@
 // host and its parent (fcntl(2): status flags belong to the description), so whatever the
 // guest asks of fd_fdstat_set_flags must never change the host's flags, while the guest sees
 // exactly what it asked for: fdstat reports it, and I/O blocks or returns `again` accordingly.
-import { suite } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';

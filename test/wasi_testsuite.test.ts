@@ -6,11 +6,13 @@
 //
 // The suite lives beside the package, at ../shared/wasi-testsuite, and is never modified:
 // it is copied to a temporary folder (made writable, since the cases create files in it).
-import { test } from 'uvu';
+import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ROOT, runCli, tempDir } from './helpers/guest.js';
+
+const test = suite('the official WASI preview1 test suite');
 
 const SUITE = join(ROOT, '..', 'shared', 'wasi-testsuite');
 const LANGUAGES = ['assemblyscript', 'c', 'rust'];
