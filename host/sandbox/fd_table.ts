@@ -36,6 +36,12 @@ export class FdEntry {
    * transfer, so a short write never loses data.
    */
   pending: Uint8Array | null = null;
+  /**
+   * Set where this sandbox created the open file description (accept, open, pipe) and no
+   * other descriptor refers to it, so that closing the host descriptor ends it: epoll then
+   * needs no EPOLL_CTL_DEL (poll_set.ts). Left false for anything duplicated from the host.
+   */
+  exclusive = false;
   constructor(
     /** The host descriptor this entry owns, or -1 for a virtual file. */
     readonly hostFd: number,
@@ -84,8 +90,11 @@ export function filetypeFromMode(mode: number): number {
  * outlive the descriptor (a duplicate held by the host) and go on reporting events.
  */
 export interface TableObserver {
-  /** `entry` no longer has the number it had (removed, replaced or renumbered); it is still open. */
-  unmapped(entry: FdEntry): void;
+  /**
+   * `entry` no longer has the number it had (removed, replaced or renumbered); it is still
+   * open, and `closing` says whether it is about to be closed.
+   */
+  unmapped(entry: FdEntry, closing: boolean): void;
   /** Something poll_oneoff reads changed: the rights the guest dropped, or bytes left pending. */
   changed(entry: FdEntry): void;
   /** The table is closing every descriptor. */
@@ -153,15 +162,18 @@ export class FdTable {
   /** Puts `entry` in place of what `fd` holds; returns the old entry for the caller to close. */
   replace(fd: number, entry: FdEntry): FdEntry {
     const old = this.get(fd);
-    this.observer?.unmapped(old);
+    this.observer?.unmapped(old, true); // the caller closes it
     this.entries[fd >>> 0] = entry;
     return old;
   }
 
-  /** Removes a guest descriptor and returns its entry; the caller closes the host side. */
-  remove(fd: number): FdEntry {
+  /**
+   * Removes a guest descriptor and returns its entry; the caller closes the host side, unless
+   * `closing` is false (the entry moves to another number).
+   */
+  remove(fd: number, closing = true): FdEntry {
     const e = this.get(fd);
-    this.observer?.unmapped(e);
+    this.observer?.unmapped(e, closing);
     this.entries[fd >>> 0] = undefined;
     if ((fd >>> 0) < this.lowestFree) this.lowestFree = fd >>> 0;
     while (this.entries.length > 0 && this.entries[this.entries.length - 1] === undefined) this.entries.pop();
@@ -173,10 +185,10 @@ export class FdTable {
     const src = this.get(from);
     const dst = this.get(to);
     if (src === dst) return;
-    this.observer?.unmapped(dst); // before it is closed; src is told by remove(from)
+    this.observer?.unmapped(dst, true); // before it is closed; src is told by remove(from)
     closeEntry(dst);
     this.entries[to >>> 0] = src;
-    this.remove(from);
+    this.remove(from, false);
   }
 
   /** Every entry with its guest number. */

@@ -89,6 +89,7 @@ function setSharedFlags(ctx: Context, fd: number, e: FdEntry, current: number, n
   if (e.filetype === FILETYPE.SOCKET_STREAM || e.filetype === FILETYPE.SOCKET_DGRAM) fail(errno.notsup);
   const own = check(libc.openat(AT.FDCWD, `/proc/self/fd/${e.hostFd}`, (current & O.ACCMODE) | O.NONBLOCK | O.CLOEXEC | O.NOCTTY, 0));
   const mine = new FdEntry(own, e.filetype, e.rightsBase, e.rightsInheriting);
+  mine.exclusive = true; // reopened through /proc: a description of its own
   mine.revoked = e.revoked;
   mine.pending = e.pending;
   closeEntry(ctx.fds.replace(fd, mine));

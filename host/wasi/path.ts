@@ -86,7 +86,9 @@ export function path_open(ctx: Context, fd: number, req: OpenRequest): number {
     throw e;
   }
   const [base, inheriting] = narrowRights(filetype, req.rightsBase, req.rightsInheriting, dir);
-  return ctx.fds.insert(new FdEntry(hostFd, filetype, base, inheriting));
+  const entry = new FdEntry(hostFd, filetype, base, inheriting);
+  entry.exclusive = true; // a description of its own (open(2))
+  return ctx.fds.insert(entry);
 }
 
 /** Runs `use` on an O_PATH descriptor for `path` beneath `fd`, closed afterwards. */

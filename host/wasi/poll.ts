@@ -214,7 +214,8 @@ export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: numb
     if (stop !== null && stop[0] !== 0) throw new ProcExit(128 + stop[0]);
     for (let k = 0; k < r; k++) {
       const bits = epollEvents.readUInt32LE(k * libc.EPOLL_EVENT_SIZE);
-      const reg = set.regs[epollEvents.readUInt32LE(k * libc.EPOLL_EVENT_SIZE + libc.EPOLL_DATA_OFFSET)];
+      const at = k * libc.EPOLL_EVENT_SIZE + libc.EPOLL_DATA_OFFSET;
+      const reg = set.regs.get(epollEvents.readUInt32LE(at) + epollEvents.readUInt32LE(at + 4) * 0x100000000);
       if (reg === undefined) continue;
       const hangup = (bits & (EPOLLHUP | EPOLLERR)) !== 0;
       for (const i of reg.subs) {

@@ -56,10 +56,14 @@ export class PollSet implements TableObserver {
   cache = Buffer.alloc(0);
   count = 0;
   kind = new Uint8Array(0);
-  token = new Int32Array(0);
-  /** Registrations by token; free tokens are reused. */
-  readonly regs: (Registration | undefined)[] = [];
-  private readonly freeTokens: number[] = [];
+  token = new Float64Array(0);
+  /**
+   * Registrations by token. A token is never used twice (a counter below 2^53, epoll's u64
+   * data): an event of a registration this set already forgot, whose description some other
+   * descriptor keeps alive for a moment (a fork about to exec), names nothing and is dropped.
+   */
+  readonly regs = new Map<number, Registration>();
+  private nextToken = 1;
   private readonly byEntry = new Map<FdEntry, Registration>();
   /** Entries epoll refused with EPERM (no poll support): always ready, as poll(2) reports them. */
   readonly unpollable = new WeakSet<FdEntry>();
@@ -90,7 +94,7 @@ export class PollSet implements TableObserver {
     const kind = new Uint8Array(cap);
     kind.set(this.kind);
     this.kind = kind;
-    const token = new Int32Array(cap);
+    const token = new Float64Array(cap);
     token.set(this.token);
     this.token = token;
   }
@@ -115,7 +119,7 @@ export class PollSet implements TableObserver {
   /** Forgets subscription i's previous decoding. */
   release(i: number): void {
     if (this.kind[i] === Kind.Polled) {
-      const reg = this.regs[this.token[i]];
+      const reg = this.regs.get(this.token[i]);
       if (reg !== undefined) {
         const k = reg.subs.indexOf(i);
         if (k >= 0) reg.subs.splice(k, 1);
@@ -135,20 +139,16 @@ export class PollSet implements TableObserver {
     if (reg === undefined) {
       if (this.unpollable.has(entry)) return false;
       const mask = type === EVENTTYPE.FD_READ ? EPOLLIN : EPOLLOUT;
-      const token = this.freeTokens.length > 0 ? this.freeTokens.pop()! : this.regs.length;
+      const token = this.nextToken++;
       const r = this.ctl(EPOLL_CTL_ADD, entry.hostFd, mask, token);
       if (r === -EPERM) {
         this.unpollable.add(entry);
-        this.freeTokens.push(token);
         return false;
       }
-      if (r < 0) {
-        this.freeTokens.push(token);
-        throw new WasiError(fromLinux(-r));
-      }
+      if (r < 0) throw new WasiError(fromLinux(-r));
       reg = new Registration(entry, token);
       reg.mask = mask;
-      this.regs[token] = reg;
+      this.regs.set(token, reg);
       this.byEntry.set(entry, reg);
       this.live++;
     }
@@ -162,7 +162,7 @@ export class PollSet implements TableObserver {
   /** Brings each touched registration's epoll events in line with its subscriptions. */
   settle(): void {
     for (const reg of this.touched) {
-      if (this.regs[reg.token] !== reg) continue; // dropped meanwhile (its entry left the table)
+      if (this.regs.get(reg.token) !== reg) continue; // dropped meanwhile (its entry left the table)
       let want = 0;
       for (const i of reg.subs) want |= this.cache[i * SIZE + SUBSCRIPTION.TAG] === EVENTTYPE.FD_READ ? EPOLLIN : EPOLLOUT;
       if (want === 0) this.drop(reg);
@@ -181,13 +181,16 @@ export class PollSet implements TableObserver {
     this.touched.clear();
   }
 
-  private drop(reg: Registration): void {
-    // The descriptor is still open here (the table tells before it closes), so DEL finds it.
-    this.ctl(EPOLL_CTL_DEL, reg.entry.hostFd, 0, reg.token);
+  /**
+   * Forgets a registration. The descriptor is still open here (the table tells before it
+   * closes), so DEL finds it; `closing` an entry whose description no other descriptor shares
+   * needs no DEL: close(2) takes it out of every epoll set (epoll(7)).
+   */
+  private drop(reg: Registration, closing = false): void {
+    if (!(closing && reg.entry.exclusive)) this.ctl(EPOLL_CTL_DEL, reg.entry.hostFd, 0, reg.token);
     for (const i of reg.subs) if (this.kind[i] === Kind.Polled && this.token[i] === reg.token) this.kind[i] = Kind.None;
     reg.subs.length = 0;
-    this.regs[reg.token] = undefined;
-    this.freeTokens.push(reg.token);
+    this.regs.delete(reg.token);
     this.byEntry.delete(reg.entry);
     this.live--;
   }
@@ -195,17 +198,18 @@ export class PollSet implements TableObserver {
   private ctl(op: number, fd: number, events: number, token: number): number {
     this.event.fill(0);
     this.event.writeUInt32LE(events, 0);
-    this.event.writeUInt32LE(token, libc.EPOLL_DATA_OFFSET);
+    this.event.writeUInt32LE(token % 0x100000000, libc.EPOLL_DATA_OFFSET);
+    this.event.writeUInt32LE(Math.floor(token / 0x100000000), libc.EPOLL_DATA_OFFSET + 4);
     return libc.epoll_ctl(this.epfd, op, fd, this.event);
   }
 
   // --- TableObserver ---------------------------------------------------------------------
 
-  unmapped(entry: FdEntry): void {
+  unmapped(entry: FdEntry, closing: boolean): void {
     const reg = this.byEntry.get(entry);
     if (reg === undefined) return;
     this.dirty.push(...reg.subs);
-    this.drop(reg);
+    this.drop(reg, closing);
   }
 
   changed(entry: FdEntry): void {

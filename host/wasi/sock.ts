@@ -33,7 +33,9 @@ export function sock_accept(ctx: Context, fd: number, flags: number): number {
   const sockFlags = O.CLOEXEC | (flags & FDFLAGS.NONBLOCK ? O.NONBLOCK : 0);
   const hostFd = retrying(e, false, () => libc.accept4(e.hostFd, null, null, sockFlags));
   if (hostFd === AGAIN) return AGAIN;
-  return ctx.fds.insert(ctx.fds.adopt(hostFd, null, FILETYPE.SOCKET_STREAM));
+  const entry = ctx.fds.adopt(hostFd, null, FILETYPE.SOCKET_STREAM);
+  entry.exclusive = true; // accept4 made the description; only this descriptor refers to it
+  return ctx.fds.insert(entry);
 }
 
 

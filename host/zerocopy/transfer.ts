@@ -97,7 +97,11 @@ export function pipe(ctx: Context, fdflags: number): [number, number] {
   if (fdflags & ~PIPE_NONBLOCK) fail(errno.inval);
   const fds = new Int32Array(2);
   check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | (fdflags & PIPE_NONBLOCK ? O.NONBLOCK : 0)));
-  const entry = (hostFd: number) => new FdEntry(hostFd, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0);
+  const entry = (hostFd: number) => {
+    const e = new FdEntry(hostFd, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0);
+    e.exclusive = true; // pipe2 made both descriptions
+    return e;
+  };
   return [ctx.fds.insert(entry(fds[0])), ctx.fds.insert(entry(fds[1]))];
 }
 
