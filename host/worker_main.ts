@@ -9,6 +9,7 @@ let sandbox: Sandbox | null = null;
 try {
   sandbox = new Sandbox({
     args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, stopFlag: d.stopFlag,
+    ...(d.stopNotice !== undefined ? { stopNotice: d.stopNotice } : {}),
     ...(d.stdin !== undefined ? { stdin: d.stdin } : {}),
     ...(d.stdout !== undefined ? { stdout: d.stdout } : {}),
     ...(d.stderr !== undefined ? { stderr: d.stderr } : {}),

@@ -3,5 +3,6 @@
 import type { Command } from './core.js';
 import { runCommand } from './run.js';
 import { sendFileCommand } from './send_file.js';
+import { serveCommandSpec } from './serve.js';
 
-export const commands: readonly Command[] = [runCommand, sendFileCommand];
+export const commands: readonly Command[] = [serveCommandSpec, runCommand, sendFileCommand];
