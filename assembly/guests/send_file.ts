@@ -42,7 +42,8 @@ class Conn {
   start: u64 = now();
   progress: u64 = 0; // when the client last took a byte
   draining: bool = false;
-  ready: bool = true;
+  ready: bool = true; // in `ready`: to be served this wakeup (a new one is tried at once)
+  slot: i32 = -1;     // its place in `conns` and in the subscriptions; -1 once closed
   constructor(public fd: u32, public id: u32) {
     const p = peername(fd);
     this.peer = p === null ? "?" : p;
@@ -89,6 +90,10 @@ for (let i: u32 = 0; i < <u32>listeners; i++) {
 }
 
 const conns = new Array<Conn>();
+/** Connections to serve this wakeup, and those whose subscription entry must be written again. */
+const ready = new Array<Conn>();
+const dirty = new Array<Conn>();
+let nextSweep: u64 = 0;
 let nextId: u32 = 1;
 let finished: i64 = 0;
 let capacity = 0;
@@ -139,8 +144,25 @@ function acceptAll(listener: u32): void {
     }
     if (acceptFailing) process.stderr.write("send_file: accepting again\n");
     acceptFailing = false;
-    conns.push(new Conn(load<u32>(ret), nextId++));
+    const c = new Conn(load<u32>(ret), nextId++);
+    c.slot = conns.length;
+    conns.push(c);
+    dirty.push(c);
+    ready.push(c);
   }
+}
+
+/** Closes a connection; the last one takes its place (and its subscription entry). */
+function close(c: Conn): void {
+  fd_close(c.fd);
+  finished++;
+  const last = conns.pop();
+  if (last !== c) {
+    conns[c.slot] = last;
+    last.slot = c.slot;
+    dirty.push(last);
+  }
+  c.slot = -1;
 }
 
 /** Subscription s: a descriptor, every field written so that equal states give equal bytes. */
@@ -173,18 +195,23 @@ function step(): void {
     subs = heap.alloc(capacity * SUB);
     events = heap.alloc(capacity * EVENT);
     memory.fill(subs, 0, capacity * SUB); // padding and precision stay zero from here on
+    for (let i = 0; i < conns.length; i++) dirty.push(conns[i]);
   }
-  let s = subs;
   if (acceptPausedUntil != 0 && now() >= acceptPausedUntil) acceptPausedUntil = 0;
   const accepting = (maxClients < 0 || <i64>(nextId - 1) < maxClients) && acceptPausedUntil == 0;
+  let s = subs;
   for (let i = 0; i < listeners; i++, s += SUB) {
     if (accepting) subscribeFd(s, LISTENER_TAG | <u64>(3 + i), TYPE_READ, 3 + i);
     else subscribeClock(s, acceptPausedUntil != 0 ? ACCEPT_PAUSE_NS : TICK_NS);
   }
-  for (let i = 0; i < conns.length; i++, s += SUB) {
-    subscribeFd(s, <u64>i, conns[i].draining ? TYPE_READ : TYPE_WRITE, conns[i].fd);
+  // Only the entries of connections that came, moved or changed state are written: the others
+  // are as the last call left them, and the host skips what did not change.
+  for (let k = 0; k < dirty.length; k++) {
+    const c = dirty[k];
+    if (c.slot >= 0) subscribeFd(subs + <usize>(listeners + c.slot) * SUB, <u64>c.slot, c.draining ? TYPE_READ : TYPE_WRITE, c.fd);
   }
-  subscribeClock(s, TICK_NS);
+  dirty.length = 0;
+  subscribeClock(subs + <usize>(listeners + conns.length) * SUB, TICK_NS);
 
   const e = poll_oneoff(subs, events, n, ret);
   if (e != 0) { process.stderr.write("send_file: poll_oneoff: errno " + e.toString() + "\n"); process.exit(1); }
@@ -192,31 +219,45 @@ function step(): void {
   for (let i: u32 = 0; i < got; i++) {
     const tag = load<u64>(events + i * EVENT);
     if (tag & LISTENER_TAG) acceptAll(<u32>(tag & 0xffffffff));
-    else if (!(tag & CLOCK_TAG)) conns[<i32>tag].ready = true;
+    else if (!(tag & CLOCK_TAG)) {
+      const c = conns[<i32>tag];
+      if (!c.ready) { c.ready = true; ready.push(c); }
+    }
   }
 
   // A connection is served when poll says it is ready (a new one is tried at once); it
-  // leaves the list, closed, when it aborted, when its client took nothing for --timeout-ms,
-  // or when its client closed or lingered too long. The last connection takes a closed one's
-  // place (no array is made per wakeup, and the other connections keep their subscriptions).
+  // leaves, closed, when it aborted or its client closed. Timeouts and lingers are swept once
+  // per tick, as a C server with epoll does, so a wakeup costs what is ready, not every
+  // connection held open.
   const t = now();
+  for (let k = 0; k < ready.length; k++) {
+    const c = ready[k];
+    c.ready = false;
+    if (c.slot < 0) continue;
+    const wasDraining = c.draining;
+    if (!(c.draining ? drain(c) : pump(c, t))) close(c);
+    else if (c.draining != wasDraining) dirty.push(c);
+  }
+  ready.length = 0;
+  if (t >= nextSweep) {
+    nextSweep = t + TICK_NS;
+    sweep(t);
+  }
+}
+
+/** Closes the connections whose client took nothing for --timeout-ms, or lingered too long. */
+function sweep(t: u64): void {
   let i = 0;
   while (i < conns.length) {
     const c = conns[i];
     let open = true;
-    if (c.ready) {
-      c.ready = false;
-      open = c.draining ? drain(c) : pump(c, t);
-    }
-    if (open && !c.draining && t - c.progress > timeoutNs) {
+    if (!c.draining && t - c.progress > timeoutNs) {
       log(c, "timed out after " + c.offset.value.toString() + " bytes");
       open = false;
+    } else if (c.draining && t - c.start > lingerNs) {
+      open = false;
     }
-    if (open && c.draining && t - c.start > lingerNs) open = false;
-    if (open) { i++; continue; }
-    fd_close(c.fd);
-    finished++;
-    const last = conns.pop();
-    if (i < conns.length) conns[i] = last; // not yet visited: it is looked at next
+    if (open) i++;
+    else close(c); // the last one takes place i: it is looked at next
   }
 }
