@@ -1,5 +1,8 @@
-/* The seed server in C, for the server bench (bench/servers.ts): the same program as the
-   AssemblyScript guest assembly/guests/send_file.ts, step for step, on Linux directly.
+/* The seed server in C with poll(2), for the server bench (bench/servers.ts): the same server
+   as the AssemblyScript guest assembly/guests/send_file.ts, on Linux directly, in the plain
+   poll(2) style: each wakeup rebuilds the pollfd array and walks every connection. (The guest,
+   like bench/c/send_file_epoll.c, writes only the subscriptions that changed and sweeps
+   timeouts once per tick, so that idle connections cost it nothing per wakeup.)
 
    send_file PORT FILE [LINGER_MS]
    One poll(2) loop over the listener on 127.0.0.1:PORT and every connection; non-blocking
