@@ -10,6 +10,10 @@
 //     256 MiB transfer, and connections per second on 4 KiB with 64 clients, with 4 clients,
 //     and with 1,000 and 10,000 idle connections held open (bench/servers.ts).
 //
+// (e), (f) components (WASI 0.2): one host call through jco's glue against a core module's,
+//     and the file-to-TCP transfer from a component on this host, on preview2-shim, from the
+//     core module and from C (bench/components.ts).
+//
 // `--only=a,c` runs some sections; `--quick` fewer and shorter rounds.
 //
 // The machine is shared and noisy, so every case runs once per round, the order rotating
@@ -24,12 +28,13 @@ import * as libc from '../host/native/libc.js';
 import { compileC, median, pairedRatio, rounds, spread } from './common.js';
 import { layerCases, runGuest } from './layers.js';
 import { serverBench } from './servers.js';
+import * as components from './components.js';
 import { Sink } from './sink.js';
 
 const quick = process.argv.includes('--quick');
 /** `--only a,c`: run only those sections (the file for (c) is written by (b)'s setup). */
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const only = new Set((onlyArg ?? 'a,b,c,d').split(','));
+const only = new Set((onlyArg ?? 'a,b,c,d,e,f').split(','));
 const CALL_ROUNDS = quick ? 3 : 9;
 const CALLS = quick ? 50_000 : 200_000;
 /** A transfer takes tens of milliseconds, short enough to be disturbed: many rounds. */
@@ -180,7 +185,7 @@ async function main(): Promise<void> {
 
   if (only.has('a')) reportCalls(await perCall(callsExe));
   const servers = loadExe !== null && cServer !== null && cEpoll !== null;
-  const file = only.has('b') || (only.has('c') && servers) ? bigFile() : '';
+  const file = only.has('b') || only.has('f') || (only.has('c') && servers) ? bigFile() : '';
   if (only.has('b')) reportStream(await throughput(sinkExe, file), sinkExe);
   if (only.has('c') || only.has('d')) {
     if (servers) {
@@ -189,7 +194,35 @@ async function main(): Promise<void> {
       console.log('(c), (d): skipped: the server bench needs a C compiler (cc) for its client and its C baseline');
     }
   }
+  if (only.has('e') || only.has('f')) {
+    const bench: components.ComponentBench = {
+      work, coreCalls, coreSend: guestSend('sendfile'), hostSend: senders['host-direct sendfile'],
+      cSender: compileC(work, 'sendfile_to'),
+    };
+    if (only.has('e')) await components.calls(bench, CALLS, CALL_ROUNDS);
+    if (only.has('f')) {
+      const sink = await Sink.start(sinkExe);
+      try {
+        await components.transfer(bench, sink, file, SIZE, TRANSFER_ROUNDS);
+      } finally {
+        sink.stop();
+      }
+    }
+  }
   console.log(`load average at end: ${load()}`);
+}
+
+/** The core guest's ns per sendfile(count = 0), as in (a), for (e). */
+function coreCalls(n: number): number {
+  const src = join(work, 'small-e');
+  writeFileSync(src, 'x');
+  const inFd = openSync(src, 'r'), outFd = openSync('/dev/null', 'w');
+  try {
+    return Number(runGuest(['calls', String(n)], () => [outFd, inFd]));
+  } finally {
+    closeSync(inFd);
+    closeSync(outFd);
+  }
 }
 
 main().catch((e) => {

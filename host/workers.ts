@@ -6,6 +6,8 @@ import { Worker } from 'node:worker_threads';
 import * as libc from './native/libc.js';
 import { listenOn } from './listen.js';
 import { O } from './native/platform.js';
+import type { Component } from './component/load.js';
+import type { SocketGrants } from './wasi2/sockets.js';
 
 export interface RunOptions {
   /** How many instances; default 1. */
@@ -17,6 +19,8 @@ export interface RunOptions {
   listen?: readonly (string | number)[];
   /** As SandboxOptions.grant. */
   grant?: readonly number[];
+  /** As SandboxOptions.sockets (components only). */
+  sockets?: SocketGrants;
   /** Host descriptors for the standard streams (default 0, 1, 2), or null. */
   stdin?: number | null;
   stdout?: number | null;
@@ -46,7 +50,8 @@ export interface Running extends Promise<number[]> {
   shutdown(graceMs?: number, signal?: number): Promise<number[]>;
 }
 
-export function run(module: WebAssembly.Module, options: RunOptions = {}): Running {
+/** Runs a core module, or a component (see loadComponent), in worker threads. */
+export function run(module: WebAssembly.Module | Component, options: RunOptions = {}): Running {
   const n = options.workers ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers must be a positive integer, not ${n}`);
   const owned: number[] = [];
@@ -82,7 +87,9 @@ export function run(module: WebAssembly.Module, options: RunOptions = {}): Runni
   const done = Promise.all(Array.from({ length: n }, (_, i) => new Promise<number>((resolve) => {
     const w = new Worker(new URL('./worker_main.js', import.meta.url), {
       workerData: {
-        module, stopFlag, listen, grant: options.grant ?? [], stopNotice: notice?.read, args: options.args ?? [], env: options.env ?? {},
+        ...(module instanceof WebAssembly.Module ? { module } : { component: { glue: module.glue, modules: module.modules } }),
+        stopFlag, sockets: options.sockets, listen, grant: options.grant ?? [], stopNotice: notice?.read,
+        args: options.args ?? [], env: options.env ?? {},
         preopens: options.preopens ?? {}, stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
       },
     });

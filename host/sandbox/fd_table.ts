@@ -42,6 +42,11 @@ export class FdEntry {
    * needs no EPOLL_CTL_DEL (poll_set.ts). Left false for anything duplicated from the host.
    */
   exclusive = false;
+  /**
+   * The interest set this entry is registered with, if any: told when bytes become pending on
+   * it where no table is at hand (the copying path of either ABI).
+   */
+  watcher: TableObserver | null = null;
   constructor(
     /** The host descriptor this entry owns, or -1 for a virtual file. */
     readonly hostFd: number,
@@ -128,6 +133,11 @@ export class FdTable {
     if (e === undefined) fail(errno.badf);
     if ((e.revoked & rights) !== 0) fail(errno.notcapable);
     return e;
+  }
+
+  /** The entry, or null: for hot paths that check everything else themselves. */
+  entryOrNull(fd: number): FdEntry | null {
+    return this.entries[fd >>> 0] ?? null;
   }
 
   has(fd: number): boolean {

@@ -148,6 +148,7 @@ export class PollSet implements TableObserver {
       if (r < 0) throw new WasiError(fromLinux(-r));
       reg = new Registration(entry, token);
       reg.mask = mask;
+      entry.watcher = this;
       this.regs.set(token, reg);
       this.byEntry.set(entry, reg);
       this.live++;
@@ -192,6 +193,7 @@ export class PollSet implements TableObserver {
     reg.subs.length = 0;
     this.regs.delete(reg.token);
     this.byEntry.delete(reg.entry);
+    if (reg.entry.watcher === this) reg.entry.watcher = null;
     this.live--;
   }
 
