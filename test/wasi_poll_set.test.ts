@@ -193,6 +193,21 @@ between('of 300 pipes watched call after call, exactly those readable now are re
   } finally { c.close(); }
 });
 
+between('bytes a short copy left pending on a watched pipe make it readable at once, though the kernel pipe is empty', () => {
+  // stdout takes 2 bytes of each write: splice moves 5 out of the pipe, and the 3 it could not
+  // deliver are kept on the pipe's entry (FdEntry.pending), to be read first.
+  const c = new Caller({ stdout: { write: (b: Uint8Array) => Math.min(2, b.length) } });
+  try {
+    const [r, w] = pipe(c);
+    put(c, w, 'hello');
+    assert.equal(poll(c, [[1, READ, r], [2, CLOCK, 5000 * MS]]).events, [ev(1, READ, 0, 5)]);
+    assert.is(c.zc.splice(r, 0, 1, 0, 5n, 0, Caller.RET), 0);
+    assert.is(c.u32(Caller.RET), 2);
+    const p = poll(c, [[1, READ, r], [2, CLOCK, 5000 * MS]]);
+    assert.equal(p.events, [ev(1, READ, 0, 3)], 'the pending bytes were not reported');
+  } finally { c.close(); }
+});
+
 between('a descriptor epoll refuses (/dev/null has no poll) is always ready, as poll(2) reports it', () => {
   const dn = openSync('/dev/null', 'r+');
   const c = new Caller();
