@@ -179,6 +179,25 @@ server('a client that takes nothing for --timeout-ms is closed; the others are s
   }
 });
 
+server('a client that never closes is let go after --linger-ms once it has every byte', async () => {
+  const data = pattern(4096);
+  const s = serve(data, 1, 1, ['--linger-ms', '200']);
+  const idle = rawConnect(s.port);
+  try {
+    const buf = Buffer.alloc(8192);
+    let total = 0;
+    for (let n; (n = libc.read(idle, buf, buf.length)) > 0;) total += n; // EOF: the server shut its side
+    assert.is(total, data.length);
+    // The client keeps its side open; the server ends (--max-clients 1) once it gives up on it,
+    // which with the default linger would take 5 s.
+    const ended = await Promise.race([s.done, new Promise((r) => setTimeout(() => r('still running after 3 s'), 3000).unref())]);
+    assert.equal(ended, [0]);
+  } finally {
+    libc.close(idle);
+    s.close();
+  }
+});
+
 server('no descriptor is left behind after 10,000 connections', async () => {
   const data = pattern(4096);
   // A first run lets Node set up what it keeps for worker threads, so that only what the
@@ -292,6 +311,14 @@ cli('send-file --timeout takes seconds from 0.001 to a day, else a usage error',
     const r = runCli(['send-file', '--timeout', bad, join(ROOT, 'examples', 'hello.txt')]);
     assert.is(r.status, 2, bad);
     assert.match(r.stderr, /^wasm-zerocopy: --timeout .*: expected seconds from 0\.001 to 86400\nusage: /, bad);
+  }
+});
+
+cli('send-file --linger takes seconds from 0.001 to a day, else a usage error', () => {
+  for (const bad of ['0', 'never', '86401']) {
+    const r = runCli(['send-file', '--linger', bad, join(ROOT, 'examples', 'hello.txt')]);
+    assert.is(r.status, 2, bad);
+    assert.match(r.stderr, /^wasm-zerocopy: --linger .*: expected seconds from 0\.001 to 86400\nusage: /, bad);
   }
 });
 
