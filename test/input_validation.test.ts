@@ -118,8 +118,8 @@ const VALID: Record<string, (c: Caller) => unknown[]> = {
   proc_raise: () => [17 /* chld: ignored */], sched_yield: () => [], random_get: () => [SAFE, 16],
   sock_accept: () => [SOCKET, 0, SAFE], sock_recv: (c) => [SOCKET, iov(c), 1, 0, SAFE, SAFE + 8],
   sock_send: (c) => [SOCKET, iov(c), 1, 0, SAFE], sock_shutdown: () => [SOCKET, 2],
-  sendfile: () => [SOCKET, FILE, SAFE, 1n, SAFE + 8], splice: (c) => [FILE, SAFE, pipe(c)[1], 0, 1n, 2, SAFE + 16],
-  tee: (c) => [pipe(c)[0], pipe(c)[1], 1n, 2, SAFE], pipe: () => [4, SAFE],
+  sendfile: () => [SOCKET, FILE, SAFE, 1n, SAFE + 8], splice: (c) => [FILE, SAFE, c.pipe(true, 0x7800)[1], 0, 1n, 2, SAFE + 16],
+  tee: (c) => [c.pipe(true, 0x7800)[0], c.pipe(true, 0x7800)[1], 1n, 2, SAFE], pipe: () => [4, SAFE],
   copy_file_range: (c) => { c.dv.setBigInt64(SAFE + 8, 20n, true); return [FILE, SAFE, FILE, SAFE + 8, 1n, 0, SAFE + 16]; },
   sock_cork: () => [SOCKET, 1], sock_peername: () => [SOCKET, SAFE, 64, SAFE + 64],
 };
@@ -134,11 +134,6 @@ function reopen(c: Caller): number {
   const [p, l] = c.str('file.txt', 0x7000);
   assert.is(c.wasi.path_open(3, 0, p, l, 0, RW, 0n, 0, 0x7810), errno.success);
   return c.u32(0x7810);
-}
-/** A new non-blocking pipe: [read end, write end]. */
-function pipe(c: Caller): [number, number] {
-  assert.is(c.zc.pipe(4, 0x7800), errno.success);
-  return [c.u32(0x7800), c.u32(0x7804)];
 }
 function clockSub(c: Caller): number {
   c.u8.fill(0, 0x5000, 0x5000 + 48);
@@ -239,7 +234,7 @@ for (const [module, name] of FUNCTIONS) {
       ['near 4 GiB', 0xfffffff0]] as const) {
       pointers(`${name} with argument ${i} ${where} is fault`, () => inWorld((c, w) => {
         // splice's off_out must name a file side: on a pipe the kernel answers spipe first.
-        const args = name === 'splice' && i === 3 ? [pipe(c)[0], 0, FILE, 0, 1n, 2, SAFE + 16] : VALID[name](c);
+        const args = name === 'splice' && i === 3 ? [c.pipe(true, 0x7800)[0], 0, FILE, 0, 1n, 2, SAFE + 16] : VALID[name](c);
         args[i] = ptr;
         assert.is(errnoName[call(c, module, name, args)], 'fault');
         assert.is(readFileSync(join(w.jail, 'file.txt'), 'utf8'), '0123456789', 'a faulting call changed the file');

@@ -123,6 +123,13 @@ export class Caller {
 
   u32(ptr: number): number { return this.dv.getUint32(ptr, true); }
 
+  /** A new pipe through the guest's zerocopy.pipe: [read end, write end]; results at `at`. */
+  pipe(nonblock = false, at = Caller.RET): [number, number] {
+    const e = this.zc.pipe(nonblock ? 4 : 0, at);
+    if (e !== 0) throw new Error(`zerocopy.pipe: errno ${e}`);
+    return [this.u32(at), this.u32(at + 4)];
+  }
+
   /**
    * "dev:ino" of the host file behind each guest descriptor, read on the host side (fstat of
    * the entry's host descriptor), so that a descriptor without fd_filestat_get is seen too.
