@@ -10,17 +10,25 @@ const BACKLOG = 4096;
 
 export interface ListenAddress { host: string; port: number; family: 4 | 6 }
 
-/** Parses HOST:PORT or [IPv6]:PORT; throws an Error with a one-line message. */
-export function parseListen(spec: string): ListenAddress {
+/**
+ * Parses HOST:PORT or [IPv6]:PORT; throws an Error with a one-line message naming `flag`
+ * (the option the address came from: --listen, --connect).
+ */
+export function parseListen(spec: string, flag = '--listen'): ListenAddress {
   const m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(spec) ?? /^([0-9.]+):(\d+)$/.exec(spec);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new Error(`--listen ${spec}: expected IPv4:PORT or [IPv6]:PORT`);
+  if (!m || port > 65535) throw new Error(`${flag} ${spec}: expected IPv4:PORT or [IPv6]:PORT`);
   const family = spec.startsWith('[') ? 6 : 4;
-  if (family === 4 && !/^(\d{1,3})(\.\d{1,3}){3}$/.test(m[1])) throw new Error(`--listen ${spec}: not an IPv4 address`);
+  // Each octet at most 255: "999.0.0.1" must not quietly become 231.0.0.1.
+  if (family === 4 && !/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(m[1])) {
+    throw new Error(`${flag} ${spec}: not an IPv4 address`);
+  }
+  if (family === 6) ipv6Bytes(m[1], flag);
   return { host: m[1], port, family };
 }
 
-function sockaddr(a: ListenAddress): Buffer {
+/** struct sockaddr_in or sockaddr_in6 (ip(7), ipv6(7)) for a parsed address. */
+export function sockaddr(a: ListenAddress): Buffer {
   if (a.family === 4) {
     const b = Buffer.alloc(16);
     b.writeUInt16LE(AF_INET, 0);
@@ -35,13 +43,13 @@ function sockaddr(a: ListenAddress): Buffer {
   return b;
 }
 
-function ipv6Bytes(host: string): Buffer {
+function ipv6Bytes(host: string, flag = '--listen'): Buffer {
   const [head, tail] = host.includes('::') ? host.split('::') : [host, null];
   const parts = (s: string) => (s === '' ? [] : s.split(':'));
   const h = parts(head), t = tail === null ? [] : parts(tail);
   const groups = tail === null ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
   if (groups.length !== 8 || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) {
-    throw new Error(`--listen [${host}]: not an IPv6 address`);
+    throw new Error(`${flag} [${host}]: not an IPv6 address`);
   }
   const b = Buffer.alloc(16);
   groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));

@@ -8,7 +8,8 @@ let result: WorkerResult;
 let sandbox: Sandbox | null = null;
 try {
   sandbox = new Sandbox({
-    args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, stopFlag: d.stopFlag,
+    args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, connect: d.connect,
+    stopFlag: d.stopFlag,
     ...(d.stdin !== undefined ? { stdin: d.stdin } : {}),
     ...(d.stdout !== undefined ? { stdout: d.stdout } : {}),
     ...(d.stderr !== undefined ? { stderr: d.stderr } : {}),

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import * as libc from './native/libc.js';
 import { listenOn } from './listen.js';
+import { connectGrants } from './zerocopy/connect.js';
 
 export interface RunOptions {
   /** How many instances; default 1. */
@@ -14,6 +15,8 @@ export interface RunOptions {
   preopens?: Readonly<Record<string, string>>;
   /** As SandboxOptions.listen; created once, shared by every worker. */
   listen?: readonly (string | number)[];
+  /** As SandboxOptions.connect: the addresses every worker may connect to. */
+  connect?: readonly string[];
   /** As SandboxOptions.grant. */
   grant?: readonly number[];
   /** Host descriptors for the standard streams (default 0, 1, 2), or null. */
@@ -37,6 +40,7 @@ export interface Running extends Promise<number[]> {
 export function run(module: WebAssembly.Module, options: RunOptions = {}): Running {
   const n = options.workers ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers must be a positive integer, not ${n}`);
+  connectGrants(options.connect ?? []); // a bad address is an error here, before any worker starts
   const owned: number[] = [];
   let listen: number[];
   try {
@@ -55,7 +59,7 @@ export function run(module: WebAssembly.Module, options: RunOptions = {}): Runni
   const done = Promise.all(Array.from({ length: n }, (_, i) => new Promise<number>((resolve) => {
     const w = new Worker(new URL('./worker_main.js', import.meta.url), {
       workerData: {
-        module, stopFlag, listen, grant: options.grant ?? [], args: options.args ?? [], env: options.env ?? {},
+        module, stopFlag, listen, grant: options.grant ?? [], connect: options.connect ?? [], args: options.args ?? [], env: options.env ?? {},
         preopens: options.preopens ?? {}, stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
       },
     });

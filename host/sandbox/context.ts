@@ -1,6 +1,7 @@
 // What every import of one guest instance works on.
 import type { FdTable } from './fd_table.js';
 import type { GuestMemory } from './memory.js';
+import type { ConnectGrant } from '../zerocopy/connect.js';
 
 export interface Context {
   readonly mem: GuestMemory;
@@ -14,6 +15,8 @@ export interface Context {
    * status 128 + that number (see guard.ts). Shared memory, so another thread can set it.
    */
   readonly stop: Int32Array | null;
+  /** The addresses zerocopy.sock_connect may reach (--connect); none when absent. */
+  readonly connect?: readonly ConnectGrant[];
 }
 
 /** Thrown by proc_exit: the one exception that crosses the import boundary, to unwind the guest. */

@@ -42,6 +42,7 @@ export const TRACE_PARAMS: Readonly<Record<string, string>> = {
   splice: 'fd_in *off_in fd_out *off_out len flags *ret_moved', tee: 'fd_in fd_out len flags *ret_copied',
   pipe: 'fdflags *ret_fds', copy_file_range: 'fd_in *off_in fd_out *off_out len flags *ret_copied',
   sock_cork: 'fd enable', sock_peername: 'fd *buf buf_len *ret_len',
+  sock_connect: '*addr addr_len fdflags *ret_fd', sock_error: 'fd *ret_errno',
 };
 
 /** Paths that are outputs: decoded after the call, from the buffer the call filled. */
@@ -83,7 +84,7 @@ export function traced(module: string, imports: Imports, sink: (line: string) =>
     out[name] = (...args: unknown[]): number => {
       const shown = (after: boolean) => args.map((a, i) => {
         const p = params[i] ?? `arg${i}`;
-        if (p.endsWith('path') && params[i + 1] === `${p.slice(1)}_len` && (after || !outputPath)) {
+        if ((p.endsWith('path') || p === '*addr') && params[i + 1] === `${p.slice(1)}_len` && (after || !outputPath)) {
           const text = read(Number(a), Number(args[i + 1]) >>> 0);
           if (text !== null) return `${p.slice(1)}=${JSON.stringify(text)}`;
         }

@@ -1,14 +1,15 @@
-// The `zerocopy` import module, ABI v1 (docs/ABI.md): decoding only. Every function returns
+// The `zerocopy` import module, ABI v2 (docs/ABI.md): decoding only. Every function returns
 // a WASI errno; results go through pointers into guest memory, where 0 means NULL. Every
 // pointer is checked to lie wholly inside guest memory before the system call runs, so a bad
 // pointer is `fault` and never a transfer whose count the guest cannot learn.
 import type { Context } from '../sandbox/context.js';
 import { guard, type Imports } from '../wasi/guard.js';
 import * as zc from './transfer.js';
+import { sock_connect, sock_error } from './connect.js';
 import { errno, fail } from '../sandbox/errno.js';
 
 /** The version of the zerocopy ABI this host implements (docs/ABI.md). */
-export const ZEROCOPY_ABI_VERSION = 1;
+export const ZEROCOPY_ABI_VERSION = 2;
 
 export function zerocopy(ctx: Context): Imports {
   const { mem } = ctx;
@@ -51,6 +52,15 @@ export function zerocopy(ctx: Context): Imports {
       if (text.length > (bufLen >>> 0)) fail(errno.nametoolong);
       mem.write(buf, text);
       mem.setU32(ret, text.length);
+    },
+    // ABI v2: outbound connections to granted addresses (connect.ts).
+    sock_connect: (addr: number, addrLen: number, fdflags: number, ret: number) => {
+      mem.check(ret, 4);
+      mem.setU32(ret, sock_connect(ctx, addr, addrLen, fdflags));
+    },
+    sock_error: (fd: number, ret: number) => {
+      mem.check(ret, 2);
+      mem.setU16(ret, sock_error(ctx, fd));
     },
   }, ctx.stop);
 }
