@@ -45,9 +45,9 @@ test('an unknown flag is a one-line error with the usage', () => {
 });
 
 test('an unknown command is a one-line error with the usage', () => {
-  const r = runCli(['serve']);
+  const r = runCli(['frobnicate']);
   assert.is(r.status, 2);
-  assert.match(r.stderr, /^wasm-zerocopy: unknown command: serve\nusage: /);
+  assert.match(r.stderr, /^wasm-zerocopy: unknown command: frobnicate\nusage: /);
 });
 
 test('flags after the module belong to the guest', () => {

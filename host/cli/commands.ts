@@ -1,0 +1,7 @@
+// Every command of the command line, in the order `wasm-zerocopy --help` lists them. A new
+// command is one module beside this one (see core.ts) and one line here.
+import type { Command } from './core.js';
+import { runCommand } from './run.js';
+import { sendFileCommand } from './send_file.js';
+
+export const commands: readonly Command[] = [runCommand, sendFileCommand];

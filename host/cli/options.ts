@@ -1,0 +1,56 @@
+// Option values shared by commands: each parser takes the raw string and returns the value,
+// or throws a UsageError naming the flag.
+import { statSync } from 'node:fs';
+import { parseListen } from '../listen.js';
+import { UsageError, type OptionSpec } from './core.js';
+
+export const LISTEN: OptionSpec = {
+  type: 'string', multiple: true, value: 'HOST:PORT',
+  help: 'a TCP listener for the guest at descriptor 3, 4, ... ([IPv6]:PORT too);\nthe guest gets LISTEN_FDS=<count>',
+};
+export const WORKERS: OptionSpec = { type: 'string', value: 'N', help: 'run N instances in worker threads, sharing the listeners' };
+
+export interface DirSpec { host: string; guest: string }
+
+/** --dir HOST[::GUEST]: a host directory, and the name the guest sees it by (default HOST). */
+export function parseDir(spec: string): DirSpec {
+  const sep = spec.indexOf('::');
+  const host = sep < 0 ? spec : spec.slice(0, sep);
+  const guest = sep < 0 ? spec : spec.slice(sep + 2);
+  if (host === '' || guest === '') throw new UsageError(`--dir ${spec}: expected HOST or HOST::GUEST`);
+  let isDir = false;
+  try { isDir = statSync(host).isDirectory(); } catch { /* reported below */ }
+  if (!isDir) throw new UsageError(`--dir ${spec}: no such directory: ${host}`);
+  return { host, guest };
+}
+
+/** --env NAME=VALUE */
+export function parseEnv(spec: string): [string, string] {
+  const at = spec.indexOf('=');
+  if (at <= 0) throw new UsageError(`--env ${spec}: expected NAME=VALUE`);
+  return [spec.slice(0, at), spec.slice(at + 1)];
+}
+
+/** --listen HOST:PORT, checked before anything is bound. */
+export function checkListen(spec: string): string {
+  try {
+    parseListen(spec);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return spec;
+}
+
+/** --timeout SECONDS: a whole number of seconds, or a decimal one, from 0.001 to a day. */
+export function parseTimeout(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || n < 0.001 || n > 86400) throw new UsageError(`--timeout ${v}: expected seconds from 0.001 to 86400`);
+  return n;
+}
+
+/** --workers N */
+export function parseWorkers(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 1024) throw new UsageError(`--workers ${v}: expected a count from 1 to 1024`);
+  return n;
+}

@@ -1,0 +1,61 @@
+// `wasm-zerocopy run [OPTIONS] MODULE.wasm [ARGS...]`: any WASI command, in this thread or in
+// workers.
+import { writeSync } from 'node:fs';
+import { Sandbox } from '../runtime.js';
+import { TRAP_STATUS } from '../workers.js';
+import { UsageError, type Command } from './core.js';
+import { loadModule, runWorkers } from './guest.js';
+import { LISTEN, WORKERS, checkListen, parseDir, parseEnv, parseWorkers } from './options.js';
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run a WebAssembly command (wasm32-wasi) in the sandbox',
+  operands: 'MODULE.wasm [ARGS...]',
+  passThrough: true,
+  options: {
+    dir: { type: 'string', multiple: true, value: 'HOST[::GUEST]', help: 'preopen host directory HOST for the guest, named GUEST (default: HOST)' },
+    env: { type: 'string', multiple: true, value: 'NAME=VALUE', help: 'give the guest an environment variable (it sees none of the host\'s)' },
+    listen: LISTEN,
+    workers: WORKERS,
+    trace: { type: 'boolean', help: 'print each call the guest makes, with its arguments and result, on stderr' },
+  },
+  notes: 'Options end at MODULE.wasm: what follows is the guest\'s argv, flags included.\n' +
+    'The exit status is the guest\'s exit code (with workers, the first non-zero one in worker\n' +
+    'order); a trap exits with 134.',
+
+  async run(values, operands) {
+    const dirs = ((values.dir ?? []) as string[]).map(parseDir);
+    const env = Object.fromEntries(((values.env ?? []) as string[]).map(parseEnv));
+    const listen = ((values.listen ?? []) as string[]).map(checkListen);
+    const workers = values.workers === undefined ? 0 : parseWorkers(values.workers as string);
+    const trace = values.trace === true;
+    if (trace && workers > 0) throw new UsageError('--trace cannot be combined with --workers');
+    if (operands.length === 0) throw new UsageError('no module given');
+    const [path, ...guestArgs] = operands;
+    const module = loadModule(path);
+    const args = [path, ...guestArgs];
+    const preopens = Object.fromEntries(dirs.map((d) => [d.guest, d.host]));
+    if (workers > 0) return runWorkers(module, { workers, args, env, preopens, listen }, false);
+    const sandbox = new Sandbox({ args, env, listen, returnOnExit: true, trace: trace ? (line: string) => { writeSync(2, line); } : undefined });
+    try {
+      for (const d of dirs) sandbox.preopen(d.guest, d.host);
+      let instance: WebAssembly.Instance;
+      try {
+        instance = new WebAssembly.Instance(module, sandbox.getImportObject());
+      } catch (e) {
+        throw new UsageError(`cannot instantiate ${path}: ${(e as Error).message}`);
+      }
+      try {
+        return sandbox.start(instance);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) {
+          process.stderr.write(`wasm-zerocopy: ${path}: trap: ${e.message}\n`);
+          return TRAP_STATUS;
+        }
+        throw e;
+      }
+    } finally {
+      sandbox.close();
+    }
+  },
+};
