@@ -41,8 +41,8 @@ function millis(flag: string, name: string, v: number | undefined): string[] {
   return [flag, String(v)];
 }
 
-/** Starts the proxy; resolves, as run() does, with each worker's exit status. */
-export function proxy(o: ProxyOptions): Running {
+/** The run() options that start the proxy guest as `o` asks; throws for bad options. */
+export function proxyRunOptions(o: ProxyOptions): RunOptions {
   if (typeof o.listen === 'string') parseListen(o.listen);
   connectGrants([o.to]);
   const args = ['proxy', '--to', o.to, ...millis('--connect-timeout-ms', 'connectTimeoutMs', o.connectTimeoutMs),
@@ -51,9 +51,14 @@ export function proxy(o: ProxyOptions): Running {
     if (!Number.isInteger(o.maxClients) || o.maxClients < 1) throw new RangeError(`maxClients must be a positive integer, not ${o.maxClients}`);
     args.push('--max-clients', String(o.maxClients));
   }
-  return run(proxyModule(), {
+  return {
     workers: o.workers, args, listen: [o.listen], connect: [o.to], onExit: o.onExit,
     ...(o.stdout !== undefined ? { stdout: o.stdout } : {}),
     ...(o.stderr !== undefined ? { stderr: o.stderr } : {}),
-  });
+  };
+}
+
+/** Starts the proxy; resolves, as run() does, with each worker's exit status. */
+export function proxy(o: ProxyOptions): Running {
+  return run(proxyModule(), proxyRunOptions(o));
 }

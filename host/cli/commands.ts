@@ -3,5 +3,6 @@
 import type { Command } from './core.js';
 import { runCommand } from './run.js';
 import { sendFileCommand } from './send_file.js';
+import { proxyCommand } from './proxy.js';
 
-export const commands: readonly Command[] = [runCommand, sendFileCommand];
+export const commands: readonly Command[] = [runCommand, sendFileCommand, proxyCommand];

@@ -5,7 +5,7 @@ import { Sandbox } from '../runtime.js';
 import { TRAP_STATUS } from '../workers.js';
 import { UsageError, type Command } from './core.js';
 import { loadModule, runWorkers } from './guest.js';
-import { LISTEN, WORKERS, checkListen, parseDir, parseEnv, parseWorkers } from './options.js';
+import { CONNECT, LISTEN, WORKERS, checkConnect, checkListen, parseDir, parseEnv, parseWorkers } from './options.js';
 
 export const runCommand: Command = {
   name: 'run',
@@ -16,6 +16,7 @@ export const runCommand: Command = {
     dir: { type: 'string', multiple: true, value: 'HOST[::GUEST]', help: 'preopen host directory HOST for the guest, named GUEST (default: HOST)' },
     env: { type: 'string', multiple: true, value: 'NAME=VALUE', help: 'give the guest an environment variable (it sees none of the host\'s)' },
     listen: LISTEN,
+    connect: CONNECT,
     workers: WORKERS,
     trace: { type: 'boolean', help: 'print each call the guest makes, with its arguments and result, on stderr' },
   },
@@ -27,6 +28,7 @@ export const runCommand: Command = {
     const dirs = ((values.dir ?? []) as string[]).map(parseDir);
     const env = Object.fromEntries(((values.env ?? []) as string[]).map(parseEnv));
     const listen = ((values.listen ?? []) as string[]).map(checkListen);
+    const connect = ((values.connect ?? []) as string[]).map((c) => checkConnect(c));
     const workers = values.workers === undefined ? 0 : parseWorkers(values.workers as string);
     const trace = values.trace === true;
     if (trace && workers > 0) throw new UsageError('--trace cannot be combined with --workers');
@@ -35,8 +37,8 @@ export const runCommand: Command = {
     const module = loadModule(path);
     const args = [path, ...guestArgs];
     const preopens = Object.fromEntries(dirs.map((d) => [d.guest, d.host]));
-    if (workers > 0) return runWorkers(module, { workers, args, env, preopens, listen }, false);
-    const sandbox = new Sandbox({ args, env, listen, returnOnExit: true, trace: trace ? (line: string) => { writeSync(2, line); } : undefined });
+    if (workers > 0) return runWorkers(module, { workers, args, env, preopens, listen, connect }, false);
+    const sandbox = new Sandbox({ args, env, listen, connect, returnOnExit: true, trace: trace ? (line: string) => { writeSync(2, line); } : undefined });
     try {
       for (const d of dirs) sandbox.preopen(d.guest, d.host);
       let instance: WebAssembly.Instance;
