@@ -115,14 +115,16 @@ function connected(c: Conn): bool {
 }
 
 /**
- * A side failed: that socket is gone. The direction toward it is dead; the one from it reads
- * no more but still delivers what its pipe holds to the other side.
+ * A side failed: that socket is gone. The direction toward it is dead (what its pipe holds
+ * has nowhere to go). The direction from it still delivers what its pipe holds, and what the
+ * kernel still has queued from that side (sent before the reset: a read returns it before the
+ * error, tcp(7)), then passes the end on.
  */
 function failed(c: Conn, d: Direction, other: Direction, step: Step): void {
   const clientSide = (step == Step.SOURCE_FAILED) == (d.src == c.client);
   if (c.ending === null) c.ending = "reset by " + (clientSide ? "client" : "upstream") + " (" + errno.name(d.error) + ")";
   if (step == Step.SOURCE_FAILED) { d.eof = true; other.dead = true; }
-  else { d.dead = true; other.eof = true; }
+  else d.dead = true;
 }
 
 /**
