@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only=a,b,c,d]: the cost of the sandbox, as ratios against baselines measured in
+// npm run bench [-- --quick] [-- --only=a,b,c,d,e]: the cost of the sandbox, as ratios against baselines measured in
 // the same run. Not a test: nothing here asserts a time.
 //
 // (a) one sendfile(count = 0): made by a guest, by the host directly through koffi, and by C.
@@ -7,6 +7,8 @@
 //     The receiver is a separate process (bench/sink.ts) timing accept-to-EOF.
 // (c), (d) the seed server against C, host-direct and Node servers: one 256 MiB transfer,
 //     and connections per second on 4 KiB with 64 clients (bench/servers.ts).
+// (e) the proxy guest against HAProxy with splice, a Node pipe proxy and no proxy: one 1 GiB
+//     stream, and connections per second for 4 KiB exchanges (bench/proxy.ts).
 //
 // `--only=a,c` runs some sections; `--quick` fewer and shorter rounds.
 //
@@ -23,13 +25,14 @@ import * as libc from '../host/native/libc.js';
 import { Sandbox } from '../host/index.js';
 import { ROOT, compileC, median, pairedRatio, rounds, spread } from './common.js';
 import { serverBench } from './servers.js';
+import { proxyBench } from './proxy.js';
 import { Sink } from './sink.js';
 
 const GUEST = join(ROOT, 'build', 'guests', 'bench_guest.wasm');
 const quick = process.argv.includes('--quick');
 /** `--only a,c`: run only those sections (the file for (c) is written by (b)'s setup). */
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const only = new Set((onlyArg ?? 'a,b,c,d').split(','));
+const only = new Set((onlyArg ?? 'a,b,c,d,e').split(','));
 const CALL_ROUNDS = quick ? 3 : 9;
 const CALLS = quick ? 50_000 : 200_000;
 /** A transfer takes tens of milliseconds, short enough to be disturbed: many rounds. */
@@ -217,6 +220,10 @@ async function main(): Promise<void> {
     } else {
       console.log('(c), (d): skipped: the server bench needs a C compiler (cc) for its client and its C baseline');
     }
+  }
+  if (only.has('e')) {
+    if (servers) await proxyBench({ work, load: loadExe, cServer, quick });
+    else console.log('(e): skipped: the proxy bench needs a C compiler (cc) for its client and its upstream');
   }
   console.log(`load average at end: ${load()}`);
 }
