@@ -439,7 +439,7 @@ load('1000 connections open at once, each echoed, and afterwards no descriptor o
     const { data } = await (async () => { const c = dial(p.port); const r = collect(c); c.end('x'); return r; })();
     assert.is(data.toString(), 'x');
     await logged(p, 1);
-    await sleep(100);
+    await sleep(600);
     const before = openFds();
     const N = 1000;
     const payload = randomBytes(4096);
@@ -468,10 +468,11 @@ load('1000 connections open at once, each echoed, and afterwards no descriptor o
     const lines = await logged(p, N + 1);
     assert.is(lines.filter((l) => LINE('closed', 4096, 4096).test(l)).length, N);
     assert.is(up.connections(), N + 1);
-    await sleep(200);
+    await sleep(600); // the proxy closes its spare pipes once it has been idle for a tick (200 ms)
     assert.equal(openFds(), before, 'the proxy holds descriptors it did not hold before the 1000 connections');
     assert.equal(await p.running.stop(), [143]);
   } finally {
+    await p.running.stop(); // at once if it has ended: a failed assertion must not leave it running
     p.dispose();
     await close(up.server);
   }

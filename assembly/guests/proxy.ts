@@ -20,8 +20,9 @@
 // usage: proxy --to HOST:PORT [--connect-timeout-ms MS] [--idle-timeout-ms MS] [--max-clients N]
 import { poll_oneoff, fd_close, fd_fdstat_set_flags, clock_time_get } from "bindings/wasi_snapshot_preview1";
 import { sock_accept } from "../wasi/sock";
-import { connect, sock_error, pipe, peername, errno } from "../zerocopy";
+import { connect, sock_error, peername, errno } from "../zerocopy";
 import { Direction, Step } from "../proxy/relay";
+import { givePipe, releasePipes, takePipe } from "../proxy/pipes";
 
 const NONBLOCK: u16 = 4;
 const TYPE_CLOCK: u8 = 0, TYPE_READ: u8 = 1, TYPE_WRITE: u8 = 2;
@@ -103,10 +104,10 @@ function connected(c: Conn): bool {
   if (e != 0) { c.ending = "upstream " + errno.name(<u16>(e < 0 ? -e : e)); return false; }
   c.connecting = false;
   const up = new Direction(c.client, <u32>c.upstream), down = new Direction(<u32>c.upstream, c.client);
-  let pe = pipe(up.pipe, true);
+  let pe = takePipe(up.pipe);
   if (pe == 0) {
-    pe = pipe(down.pipe, true);
-    if (pe != 0) { fd_close(up.pipe.readFd); fd_close(up.pipe.writeFd); }
+    pe = takePipe(down.pipe);
+    if (pe != 0) givePipe(up.pipe, true);
   }
   if (pe != 0) { c.ending = "no pipe (" + errno.name(pe) + ")"; return false; }
   c.up = up;
@@ -166,8 +167,8 @@ function close(c: Conn): void {
   log(c, c.ending!);
   fd_close(c.client);
   if (c.upstream >= 0) fd_close(<u32>c.upstream);
-  if (c.up !== null) { fd_close(c.up!.pipe.readFd); fd_close(c.up!.pipe.writeFd); }
-  if (c.down !== null) { fd_close(c.down!.pipe.readFd); fd_close(c.down!.pipe.writeFd); }
+  if (c.up !== null) givePipe(c.up!.pipe, c.up!.inPipe == 0);
+  if (c.down !== null) givePipe(c.down!.pipe, c.down!.inPipe == 0);
 }
 
 // --- accepting ----------------------------------------------------------------------------
@@ -238,6 +239,7 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   const e = poll_oneoff(subs, events, n, ret);
   if (e != 0) { process.stderr.write("proxy: poll_oneoff: " + errno.name(e) + "\n"); process.exit(1); }
   const got = load<u32>(ret);
+  if (conns.length == 0 && got == 1 && (load<u64>(events) & CLOCK_TAG) != 0) releasePipes(); // idle for a tick
   for (let i: u32 = 0; i < got; i++) {
     const tag = load<u64>(events + i * EVENT);
     if (tag & LISTENER_TAG) { acceptAll(<u32>(tag & 0xffffffff)); continue; }
