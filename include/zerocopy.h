@@ -157,6 +157,9 @@ typedef uint16_t zerocopy_errno_t;
  *                      poll for POLLOUT, then zerocopy_sock_error. Close-on-exec.
  * zerocopy_sock_error  (v2) getsockopt(SO_ERROR): *err = the pending error as a WASI errno
  *                      (SUCCESS for none), cleared; the outcome of a non-blocking connect.
+ * zerocopy_pipe_set_size (v2) fcntl(F_SETPIPE_SZ): the pipe's capacity, at least size bytes;
+ *                      *set = the capacity the kernel chose. In the sandbox PERM past
+ *                      /proc/sys/fs/pipe-max-size or its budget for enlarged pipes (docs/ABI.md).
  */
 
 #ifdef __wasm__
@@ -183,6 +186,7 @@ int32_t __zerocopy_sock_peername(int32_t fd, char *buf, uint32_t buf_len, uint32
 int32_t __zerocopy_sock_connect(const char *addr, uint32_t addr_len, int32_t fdflags, uint32_t *ret_fd)
     ZEROCOPY__IMPORT("sock_connect");
 int32_t __zerocopy_sock_error(int32_t fd, uint16_t *ret_errno) ZEROCOPY__IMPORT("sock_error");
+int32_t __zerocopy_pipe_set_size(int32_t fd, uint32_t size, uint32_t *ret_size) ZEROCOPY__IMPORT("pipe_set_size");
 
 static inline zerocopy_errno_t zerocopy_sendfile(int out_fd, int in_fd, int64_t *offset,
                                                  uint64_t count, uint64_t *sent) {
@@ -233,6 +237,10 @@ static inline zerocopy_errno_t zerocopy_sock_connect(const char *addr, uint32_t 
 
 static inline zerocopy_errno_t zerocopy_sock_error(int fd, zerocopy_errno_t *err) {
   return (zerocopy_errno_t)__zerocopy_sock_error(fd, err);
+}
+
+static inline zerocopy_errno_t zerocopy_pipe_set_size(int fd, uint32_t size, uint32_t *set) {
+  return (zerocopy_errno_t)__zerocopy_pipe_set_size(fd, size, set);
 }
 
 #else /* native Linux: the same API over the real system calls */
@@ -445,6 +453,13 @@ static inline zerocopy_errno_t zerocopy_sock_error(int fd, zerocopy_errno_t *err
   socklen_t l = sizeof e;
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) < 0) return zerocopy_errno_from_linux(errno);
   *err = e == 0 ? __WASI_ERRNO_SUCCESS : zerocopy_errno_from_linux(e);
+  return __WASI_ERRNO_SUCCESS;
+}
+
+static inline zerocopy_errno_t zerocopy_pipe_set_size(int fd, uint32_t size, uint32_t *set) {
+  int r = fcntl(fd, F_SETPIPE_SZ, (int)size);
+  if (r < 0) return zerocopy_errno_from_linux(errno);
+  *set = (uint32_t)r;
   return __WASI_ERRNO_SUCCESS;
 }
 

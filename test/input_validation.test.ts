@@ -132,6 +132,7 @@ const VALID: Record<string, (c: Caller) => unknown[]> = {
   copy_file_range: (c) => { c.dv.setBigInt64(SAFE + 8, 20n, true); return [FILE, SAFE, FILE, SAFE + 8, 1n, 0, SAFE + 16]; },
   sock_cork: () => [SOCKET, 1], sock_peername: () => [SOCKET, SAFE, 64, SAFE + 64],
   sock_connect: (c) => [...c.str(granted(c), 0x7400), 4, SAFE], sock_error: () => [SOCKET, SAFE],
+  pipe_set_size: (c) => [pipe(c)[0], 1 << 20, SAFE],
 };
 /** The address the current world's caller was granted (VALID gets only the caller). */
 const granted = (_c: Caller): string => grantedNow;
@@ -341,6 +342,7 @@ const RANGE: [string, (c: Caller) => number, string][] = [
   ['pipe with an fdflag other than nonblock', (c) => c.zc.pipe(1, SAFE), 'inval'],
   ['sock_cork with enable 2', (c) => c.zc.sock_cork(SOCKET, 2), 'inval'],
   ['sock_connect with an fdflag other than nonblock', (c) => c.zc.sock_connect(...c.str(granted(c), 0x7400), 1, SAFE), 'inval'],
+  ['pipe_set_size with size 0xffffffff', (c) => c.zc.pipe_set_size(pipe(c)[0], 0xffffffff, SAFE), 'perm'],
 ];
 
 for (const [what, op, expected] of RANGE) {

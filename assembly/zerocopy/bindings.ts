@@ -51,3 +51,8 @@ export declare function sock_connect(addr: usize, addr_len: u32, fdflags: u32, r
 // @ts-ignore: decorator
 @external("zerocopy", "sock_error")
 export declare function sock_error(fd: u32, ret_errno: usize): u16;
+
+/** fcntl(F_SETPIPE_SZ): a pipe's capacity, at least `size`. `ret_size`: Output, a u32, the capacity set. */
+// @ts-ignore: decorator
+@external("zerocopy", "pipe_set_size")
+export declare function pipe_set_size(fd: u32, size: u32, ret_size: usize): u16;

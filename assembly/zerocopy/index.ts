@@ -197,3 +197,14 @@ export function sock_error(fd: u32): i32 {
   const e = raw.sock_error(fd, scratch);
   return e == errno.SUCCESS ? <i32>load<u16>(scratch) : -(<i32>e);
 }
+
+/**
+ * fcntl(F_SETPIPE_SZ), pipe(7): sets a pipe's capacity to at least `size` bytes, so that one
+ * splice can move more. Returns the capacity the kernel chose (a power of two pages), or
+ * -errno: PERM past /proc/sys/fs/pipe-max-size or the sandbox's budget for enlarged pipes,
+ * BUSY for less than the pipe holds, BADF for a descriptor that is not a pipe.
+ */
+export function pipe_set_size(fd: u32, size: u32): i64 {
+  const e = raw.pipe_set_size(fd, size, scratch);
+  return e == errno.SUCCESS ? <i64>load<u32>(scratch) : -(<i64>e);
+}

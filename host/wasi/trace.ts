@@ -42,7 +42,7 @@ export const TRACE_PARAMS: Readonly<Record<string, string>> = {
   splice: 'fd_in *off_in fd_out *off_out len flags *ret_moved', tee: 'fd_in fd_out len flags *ret_copied',
   pipe: 'fdflags *ret_fds', copy_file_range: 'fd_in *off_in fd_out *off_out len flags *ret_copied',
   sock_cork: 'fd enable', sock_peername: 'fd *buf buf_len *ret_len',
-  sock_connect: '*addr addr_len fdflags *ret_fd', sock_error: 'fd *ret_errno',
+  sock_connect: '*addr addr_len fdflags *ret_fd', sock_error: 'fd *ret_errno', pipe_set_size: 'fd size *ret_size',
 };
 
 /** Paths that are outputs: decoded after the call, from the buffer the call filled. */

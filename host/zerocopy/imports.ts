@@ -6,6 +6,7 @@ import type { Context } from '../sandbox/context.js';
 import { guard, type Imports } from '../wasi/guard.js';
 import * as zc from './transfer.js';
 import { sock_connect, sock_error } from './connect.js';
+import { pipe_set_size } from './pipe_size.js';
 import { errno, fail } from '../sandbox/errno.js';
 
 /** The version of the zerocopy ABI this host implements (docs/ABI.md). */
@@ -61,6 +62,11 @@ export function zerocopy(ctx: Context): Imports {
     sock_error: (fd: number, ret: number) => {
       mem.check(ret, 2);
       mem.setU16(ret, sock_error(ctx, fd));
+    },
+    // ABI v2: a pipe's capacity (pipe_size.ts).
+    pipe_set_size: (fd: number, size: number, ret: number) => {
+      mem.check(ret, 4);
+      mem.setU32(ret, pipe_set_size(ctx, fd, size));
     },
   }, ctx.stop);
 }
