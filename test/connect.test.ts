@@ -121,6 +121,18 @@ grants('a grant that is not an address is a one-line error from Sandbox and run(
   }
 });
 
+grants('--trace shows the address a guest asked for, as text', () => {
+  const lines: string[] = [];
+  const c = new Caller({ connect: ['127.0.0.1:9'], trace: (l) => { lines.push(l); } });
+  try {
+    const [p, l] = c.str('127.0.0.2:80');
+    assert.is(c.zc.sock_connect(p, l, 4, Caller.RET), errno.notcapable);
+    assert.equal(lines, [`zerocopy.sock_connect(addr="127.0.0.2:80", addr_len=12, fdflags=4, ret_fd=0x${Caller.RET.toString(16)}) = notcapable\n`]);
+  } finally {
+    c.close();
+  }
+});
+
 grants.run();
 
 // ---------------------------------------------------------------------------------------

@@ -104,6 +104,7 @@ lines('every import has its parameter names, as many as its witx signature has p
     path_rename: 6, path_symlink: 5, path_unlink_file: 3, poll_oneoff: 4, proc_exit: 1, proc_raise: 1,
     sched_yield: 0, random_get: 2, sock_accept: 3, sock_recv: 6, sock_send: 5, sock_shutdown: 2,
     sendfile: 5, splice: 7, tee: 5, pipe: 2, copy_file_range: 7, sock_cork: 2, sock_peername: 4,
+    sock_connect: 4, sock_error: 2, pipe_set_size: 3,
   };
   const c = new Caller();
   try {
