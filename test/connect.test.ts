@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Sandbox, errno, run } from '../host/index.js';
+import { Sandbox, ZEROCOPY_ABI_VERSION, errno, run } from '../host/index.js';
 import { boundPort, listenOn } from '../host/listen.js';
 import * as libc from '../host/native/libc.js';
 import { F, O } from '../host/native/platform.js';
@@ -131,6 +131,14 @@ grants('--trace shows the address a guest asked for, as text', () => {
   } finally {
     c.close();
   }
+});
+
+grants('the version query says 2, as the header and docs/ABI.md do, and v2\'s functions are there', () => {
+  assert.is(ZEROCOPY_ABI_VERSION, 2);
+  assert.is(/#define ZEROCOPY_ABI_VERSION (\d+)/.exec(readFileSync(join(ROOT, 'include', 'zerocopy.h'), 'utf8'))?.[1], '2');
+  assert.is(/^# The `zerocopy` import module, ABI v(\d+)$/m.exec(readFileSync(join(ROOT, 'docs', 'ABI.md'), 'utf8'))?.[1], '2');
+  const zc = new Sandbox({ stdin: null, stdout: null, stderr: null }).getImportObject().zerocopy as Record<string, unknown>;
+  for (const name of ['sock_connect', 'sock_error', 'pipe_set_size']) assert.is(typeof zc[name], 'function', name);
 });
 
 grants.run();
