@@ -39,6 +39,8 @@ function now(): u64 {
   clock_time_get(1, 0, ret);
   return load<u64>(ret);
 }
+/** The monotonic clock, read once per wakeup of the loop: every connection's times use it. */
+let t: u64 = now();
 
 // --- arguments ----------------------------------------------------------------------------
 const env = process.env;
@@ -65,7 +67,7 @@ for (let i: u32 = 0; i < <u32>listeners; i++) {
 // --- connections --------------------------------------------------------------------------
 class Conn {
   peer: string;
-  start: u64 = now();
+  start: u64 = t;
   /** When a byte last moved (or the connection began): for the idle timeout. */
   active: u64 = 0;
   upstream: i64 = -1;
@@ -83,7 +85,7 @@ class Conn {
 }
 
 function log(c: Conn, what: string): void {
-  const ms = <f64>(now() - c.start) / 1e6;
+  const ms = <f64>(t - c.start) / 1e6;
   const up = c.up === null ? 0 : c.up!.moved, down = c.down === null ? 0 : c.down!.moved;
   process.stdout.write("client #" + c.id.toString() + " " + c.peer + " -> " + to + ": " + what + ", " +
     up.toString() + " bytes up, " + down.toString() + " bytes down in " + (Math.round(ms * 10) / 10).toString() + " ms\n");
@@ -185,7 +187,7 @@ function acceptAll(listener: u32): void {
     if (e != 0) {
       if (!acceptFailing) process.stderr.write("proxy: accept: " + errno.name(e) + "; pausing accepts for 100 ms at a time\n");
       acceptFailing = true;
-      acceptPausedUntil = now() + ACCEPT_PAUSE_NS;
+      acceptPausedUntil = t + ACCEPT_PAUSE_NS;
       return;
     }
     if (acceptFailing) process.stderr.write("proxy: accepting again\n");
@@ -217,7 +219,7 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   }
   memory.fill(subs, 0, most * SUB);
   let s = subs;
-  if (acceptPausedUntil != 0 && now() >= acceptPausedUntil) acceptPausedUntil = 0;
+  if (acceptPausedUntil != 0 && t >= acceptPausedUntil) acceptPausedUntil = 0;
   const accepting = (maxClients < 0 || <i64>(nextId - 1) < maxClients) && acceptPausedUntil == 0;
   if (accepting) for (let i = 0; i < listeners; i++) s = subscribe(s, LISTENER_TAG | <u64>(3 + i), TYPE_READ, 3 + i);
   for (let i = 0; i < conns.length; i++) {
@@ -239,6 +241,7 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   const e = poll_oneoff(subs, events, n, ret);
   if (e != 0) { process.stderr.write("proxy: poll_oneoff: " + errno.name(e) + "\n"); process.exit(1); }
   const got = load<u32>(ret);
+  t = now();
   if (conns.length == 0 && got == 1 && (load<u64>(events) & CLOCK_TAG) != 0) releasePipes(); // idle for a tick
   for (let i: u32 = 0; i < got; i++) {
     const tag = load<u64>(events + i * EVENT);
@@ -253,7 +256,6 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   }
 
   // Kept connections are compacted in place (as send_file.ts): no garbage per wakeup.
-  const t = now();
   let kept = 0;
   for (let i = 0; i < conns.length; i++) {
     const c = conns[i];
