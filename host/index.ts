@@ -5,3 +5,4 @@ export { ZEROCOPY_ABI_VERSION } from './zerocopy/imports.js';
 export { run, TRAP_STATUS, type RunOptions, type Running, type WorkerResult } from './workers.js';
 export { parseListen, boundPort } from './listen.js';
 export { proxy, type ProxyOptions } from './proxy.js';
+export { startServer, type ServeOptions, type Server } from './serve.js';

@@ -1,10 +1,13 @@
 // TCP listeners granted by the host (--listen, Sandbox's `listen`). Created through FFI so the
 // guest gets a plain kernel descriptor: SO_REUSEADDR, a deep backlog, close-on-exec.
 import * as libc from './native/libc.js';
-import { O } from './native/platform.js';
+import { F, O } from './native/platform.js';
+
+const FD_CLOEXEC = 1;
 
 const AF_INET = 2, AF_INET6 = 10, SOCK_STREAM = 1;
-const SOL_SOCKET = 1, SO_REUSEADDR = 2;
+const SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_TYPE = 3, SO_ACCEPTCONN = 30;
+const IPPROTO_TCP = 6, TCP_NODELAY = 1;
 /** The backlog asked for; the kernel caps it at net.core.somaxconn (listen(2)). */
 const BACKLOG = 4096;
 
@@ -56,8 +59,17 @@ function ipv6Bytes(host: string, flag = '--listen'): Buffer {
   return b;
 }
 
+export interface ListenOptions {
+  /**
+   * TCP_NODELAY on the listener, which accepted sockets inherit on Linux: a response to a
+   * pipelined or quick second request leaves at once instead of waiting for the ACK of the one
+   * before (Nagle, tcp(7)); nginx sets it on keep-alive connections (tcp_nodelay on).
+   */
+  noDelay?: boolean;
+}
+
 /** A listening socket's host descriptor; the caller owns it. */
-export function listenOn(spec: string): number {
+export function listenOn(spec: string, options: ListenOptions = {}): number {
   const a = parseListen(spec);
   const fd = libc.socket(a.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | O.CLOEXEC, 0);
   if (fd < 0) throw new Error(`cannot listen on ${spec}: ${libc.strerror(-fd)}`);
@@ -65,6 +77,7 @@ export function listenOn(spec: string): number {
   one.writeInt32LE(1);
   const addr = sockaddr(a);
   const r = Math.min(libc.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4), 0) ||
+    (options.noDelay ? Math.min(libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4), 0) : 0) ||
     Math.min(libc.bind_(fd, addr, addr.length), 0) || Math.min(libc.listen(fd, BACKLOG), 0);
   if (r < 0) {
     libc.close(fd);
@@ -80,4 +93,60 @@ export function boundPort(fd: number): number {
   len.writeUInt32LE(28);
   if (libc.getsockname(fd, addr, len) < 0) return 0;
   return addr.readUInt16BE(2);
+}
+
+/** A listener's bound address as HOST:PORT or [IPv6]:PORT, or null if it is not an IP socket. */
+export function boundAddress(fd: number): string | null {
+  const addr = Buffer.alloc(28);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(28);
+  if (libc.getsockname(fd, addr, len) < 0) return null;
+  const family = addr.readUInt16LE(0), port = addr.readUInt16BE(2);
+  if (family === AF_INET) return `${[...addr.subarray(4, 8)].join('.')}:${port}`;
+  if (family !== AF_INET6) return null;
+  const groups = Array.from({ length: 8 }, (_, i) => addr.readUInt16BE(8 + 2 * i).toString(16));
+  // The longest run of zero groups (two or more) becomes "::" (RFC 5952 4.2).
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j > i ? j : i + 1;
+  }
+  const text = best < 0 ? groups.join(':')
+    : `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  return `[${text}]:${port}`;
+}
+
+/**
+ * Listeners handed over by systemd socket activation (sd_listen_fds(3)): LISTEN_PID must be
+ * this process and LISTEN_FDS the count of descriptors from 3 on. Each must be a listening
+ * stream socket; it is made close-on-exec, and the variables are removed from `env` so that
+ * child processes do not take the descriptors for theirs. Throws an Error with a one-line
+ * message when there are none or one is not a listener.
+ */
+export function systemdListeners(env: NodeJS.ProcessEnv = process.env, pid = process.pid): number[] {
+  const count = env.LISTEN_FDS, owner = env.LISTEN_PID;
+  if (count === undefined || owner === undefined) {
+    throw new Error('--listen systemd: no sockets were passed (LISTEN_FDS and LISTEN_PID are not set)');
+  }
+  if (!/^\d+$/.test(owner) || Number(owner) !== pid) {
+    throw new Error(`--listen systemd: the sockets are for process ${owner}, not this one (${pid})`);
+  }
+  const n = /^\d+$/.test(count) ? Number(count) : 0;
+  if (n < 1 || n > 1024) throw new Error(`--listen systemd: LISTEN_FDS=${count}: expected a count from 1 to 1024`);
+  const fds = Array.from({ length: n }, (_, i) => 3 + i);
+  const val = Buffer.alloc(4), len = Buffer.alloc(4);
+  for (const fd of fds) {
+    len.writeUInt32LE(4);
+    const isStream = libc.getsockopt(fd, SOL_SOCKET, SO_TYPE, val, len) === 0 && val.readInt32LE(0) === SOCK_STREAM;
+    len.writeUInt32LE(4);
+    const listening = isStream && libc.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, val, len) === 0 && val.readInt32LE(0) === 1;
+    if (!listening) throw new Error(`--listen systemd: descriptor ${fd} is not a listening stream socket`);
+    libc.fcntl(fd, F.SETFD, FD_CLOEXEC);
+  }
+  delete env.LISTEN_FDS;
+  delete env.LISTEN_PID;
+  delete env.LISTEN_FDNAMES;
+  return fds;
 }

@@ -56,6 +56,13 @@ export interface SandboxOptions {
    * call (exit status 128 + the number). run() uses it for stop(); see also Sandbox.stop().
    */
   stopFlag?: Int32Array;
+  /**
+   * A host descriptor that becomes readable when the host asks for a graceful stop (the read
+   * end of a pipe whose write end the host closes; run()'s `gracefulStop`). The guest gets a
+   * duplicate after the listeners, grants and preopens, named in its environment as
+   * STOP_FD=<number>, and watches it in its poll loop (docs/ABI.md, "Graceful stop").
+   */
+  stopNotice?: number;
 }
 
 export class Sandbox {
@@ -88,6 +95,8 @@ export class Sandbox {
       }
       for (const hostFd of options.grant ?? []) this.fds.insert(this.fds.adopt(dupCloexec(hostFd)), 3);
       for (const [guest, host] of Object.entries(options.preopens ?? {})) this.preopen(guest, host);
+      // Last, so that the numbering of everything else is as without it.
+      if (options.stopNotice !== undefined) env.push(`STOP_FD=${this.fds.insert(this.fds.adopt(dupCloexec(options.stopNotice)), 3)}`);
     } catch (e) {
       this.close();
       throw e;

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import * as libc from './native/libc.js';
 import { listenOn } from './listen.js';
 import { connectGrants } from './zerocopy/connect.js';
+import { O } from './native/platform.js';
 
 export interface RunOptions {
   /** How many instances; default 1. */
@@ -23,6 +24,11 @@ export interface RunOptions {
   stdin?: number | null;
   stdout?: number | null;
   stderr?: number | null;
+  /**
+   * Give every guest a stop descriptor (SandboxOptions.stopNotice), so that shutdown() can ask
+   * for a graceful stop before stopping them hard.
+   */
+  gracefulStop?: boolean;
   /** Called as each worker ends: its exit status, or the trap or error that ended it. */
   onExit?: (worker: number, result: WorkerResult) => void;
 }
@@ -35,6 +41,12 @@ export const TRAP_STATUS = 134;
 export interface Running extends Promise<number[]> {
   /** Asks every guest to stop at its next call (as `signal`); resolves when all have ended. */
   stop(signal?: number): Promise<number[]>;
+  /**
+   * With `gracefulStop`: makes every guest's stop descriptor readable, waits up to `graceMs`
+   * for the guests to end by themselves, then stops them as stop(signal) does. Without it,
+   * the same as stop(signal). Resolves when all have ended.
+   */
+  shutdown(graceMs?: number, signal?: number): Promise<number[]>;
 }
 
 export function run(module: WebAssembly.Module, options: RunOptions = {}): Running {
@@ -55,11 +67,27 @@ export function run(module: WebAssembly.Module, options: RunOptions = {}): Runni
     throw e;
   }
   const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  // The graceful-stop pipe: each guest holds a duplicate of the read end; closing the write
+  // end makes all of them readable (end of file) at once.
+  let notice: { read: number; write: number } | null = null;
+  if (options.gracefulStop) {
+    const fds = new Int32Array(2);
+    const r = libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC);
+    if (r < 0) {
+      for (const fd of owned) libc.close(fd);
+      throw new Error(`cannot create the stop pipe: ${libc.strerror(-r)}`);
+    }
+    notice = { read: fds[0], write: fds[1] };
+  }
+  const closeNotice = (end: 'read' | 'write') => {
+    if (notice !== null && notice[end] >= 0) { libc.close(notice[end]); notice[end] = -1; }
+  };
   const workers: Worker[] = [];
   const done = Promise.all(Array.from({ length: n }, (_, i) => new Promise<number>((resolve) => {
     const w = new Worker(new URL('./worker_main.js', import.meta.url), {
       workerData: {
-        module, stopFlag, listen, grant: options.grant ?? [], connect: options.connect ?? [], args: options.args ?? [], env: options.env ?? {},
+        module, stopFlag, listen, grant: options.grant ?? [], connect: options.connect ?? [], stopNotice: notice?.read,
+        args: options.args ?? [], env: options.env ?? {},
         preopens: options.preopens ?? {}, stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
       },
     });
@@ -74,12 +102,20 @@ export function run(module: WebAssembly.Module, options: RunOptions = {}): Runni
     });
   }))).finally(() => {
     for (const fd of owned) libc.close(fd);
+    closeNotice('write');
+    closeNotice('read');
   });
   const running = done as Running;
   running.stop = (signal = 15) => {
     Atomics.store(stopFlag, 0, signal);
     // A guest blocked outside any call (a long computation) cannot see the flag: terminate it.
     const timer = setTimeout(() => { for (const w of workers) void w.terminate(); }, 2000);
+    return done.finally(() => clearTimeout(timer));
+  };
+  running.shutdown = (graceMs = 5000, signal = 15) => {
+    if (notice === null) return running.stop(signal);
+    closeNotice('write');
+    const timer = setTimeout(() => { void running.stop(signal); }, graceMs);
     return done.finally(() => clearTimeout(timer));
   };
   return running;

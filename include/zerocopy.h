@@ -11,12 +11,15 @@
  * Conventions, both ways:
  *  - every function returns a WASI errno, __WASI_ERRNO_SUCCESS (0) on success; the errno of a
  *    failed system call is the WASI errno of the same name (EBADF -> __WASI_ERRNO_BADF, ...);
- *  - results go through pointers, and are written only on success;
+ *  - results go through pointers, and are written only on success; a NULL result pointer is
+ *    FAULT, before anything happens (nothing is ever written at address 0);
  *  - an offset pointer of NULL means "use and advance the file position"; a non-NULL one is
  *    read, used and advanced instead, and the file position is left alone.
  * The sandbox adds three answers of its own (docs/ABI.md, "Errors"): BADF for a descriptor
  * the guest does not hold, FAULT for a pointer outside guest memory (before any byte moves),
- * NOTCAPABLE for a right the guest gave up with fd_fdstat_set_rights.
+ * NOTCAPABLE for a descriptor without a right the call needs (fd_read on the input, fd_write
+ * on the output, fd_seek with an offset), never granted or given up. Each comes where the
+ * kernel's own EBADF or EFAULT would come, in the kernel's order of checks.
  *
  * Natively, define _GNU_SOURCE before the first #include (splice, tee, pipe2 and
  * copy_file_range are GNU extensions in glibc).
@@ -205,6 +208,7 @@ static inline zerocopy_errno_t zerocopy_tee(int fd_in, int fd_out, uint64_t len,
 
 static inline zerocopy_errno_t zerocopy_pipe(unsigned fdflags, int fds[2]) {
   uint32_t out[2];
+  if (fds == 0) return __WASI_ERRNO_FAULT; /* as the host answers for a NULL ret_fds */
   int32_t e = __zerocopy_pipe((int32_t)fdflags, out);
   if (e == __WASI_ERRNO_SUCCESS) {
     fds[0] = (int)out[0];
@@ -314,6 +318,12 @@ static inline zerocopy_errno_t zerocopy_errno_from_linux(int e) {
 }
 #undef ZEROCOPY__E
 
+/* A NULL result pointer is FAULT before the system call, as in the sandbox. */
+#define ZEROCOPY__NEED(out)                                                                        \
+  do {                                                                                             \
+    if ((out) == NULL) return __WASI_ERRNO_FAULT;                                                  \
+  } while (0)
+
 /* A syscall's result: its errno translated, or the count stored and success. */
 #define ZEROCOPY__RESULT(r, out)                                                                   \
   do {                                                                                             \
@@ -324,24 +334,28 @@ static inline zerocopy_errno_t zerocopy_errno_from_linux(int e) {
 
 static inline zerocopy_errno_t zerocopy_sendfile(int out_fd, int in_fd, int64_t *offset,
                                                  uint64_t count, uint64_t *sent) {
+  ZEROCOPY__NEED(sent);
   ssize_t r = sendfile(out_fd, in_fd, (off_t *)offset, (size_t)count);
   ZEROCOPY__RESULT(r, sent);
 }
 
 static inline zerocopy_errno_t zerocopy_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
                                                uint64_t len, unsigned flags, uint64_t *moved) {
+  ZEROCOPY__NEED(moved);
   ssize_t r = splice(fd_in, (loff_t *)off_in, fd_out, (loff_t *)off_out, (size_t)len, flags);
   ZEROCOPY__RESULT(r, moved);
 }
 
 static inline zerocopy_errno_t zerocopy_tee(int fd_in, int fd_out, uint64_t len, unsigned flags,
                                             uint64_t *copied) {
+  ZEROCOPY__NEED(copied);
   ssize_t r = tee(fd_in, fd_out, (size_t)len, flags);
   ZEROCOPY__RESULT(r, copied);
 }
 
 static inline zerocopy_errno_t zerocopy_pipe(unsigned fdflags, int fds[2]) {
   /* The host takes WASI fdflags, not O_* flags: only NONBLOCK, checked before pipe2(2). */
+  if (fds == NULL) return __WASI_ERRNO_FAULT;
   if (fdflags & ~ZEROCOPY_PIPE_NONBLOCK) return __WASI_ERRNO_INVAL;
   if (pipe2(fds, O_CLOEXEC | ((fdflags & ZEROCOPY_PIPE_NONBLOCK) ? O_NONBLOCK : 0)) < 0)
     return zerocopy_errno_from_linux(errno);
@@ -351,11 +365,13 @@ static inline zerocopy_errno_t zerocopy_pipe(unsigned fdflags, int fds[2]) {
 static inline zerocopy_errno_t zerocopy_copy_file_range(int fd_in, int64_t *off_in, int fd_out,
                                                         int64_t *off_out, uint64_t len, unsigned flags,
                                                         uint64_t *copied) {
+  ZEROCOPY__NEED(copied);
   ssize_t r = copy_file_range(fd_in, (loff_t *)off_in, fd_out, (loff_t *)off_out, (size_t)len, flags);
   ZEROCOPY__RESULT(r, copied);
 }
 
 #undef ZEROCOPY__RESULT
+#undef ZEROCOPY__NEED
 
 static inline zerocopy_errno_t zerocopy_sock_cork(int fd, int enable) {
   /* The host looks the descriptor up (BADF) before it checks `enable` (INVAL). */
@@ -371,6 +387,7 @@ static inline zerocopy_errno_t zerocopy_sock_peername(int fd, char *buf, uint32_
   socklen_t sl = sizeof ss;
   char text[64];
   int n;
+  if (len == NULL || buf == NULL) return __WASI_ERRNO_FAULT;
   if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0) return zerocopy_errno_from_linux(errno);
   if (ss.ss_family == AF_INET) {
     const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;

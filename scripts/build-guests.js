@@ -1,8 +1,10 @@
 // Compiles every AssemblyScript guest in assembly/guests/ to build/guests/NAME.wasm, with
-// asconfig.json (wasi-shim) and the release target. Run by `npm run build`.
+// asconfig.json (wasi-shim) and the release target. Run by `npm run build`. Generated sources
+// come first: the serve guest's MIME table (scripts/gen-mime.js).
 import { readdirSync, mkdirSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { main } from 'assemblyscript/asc';
+import './gen-mime.js';
 
 // asc resolves the `lib` folder of the extended wasi-shim config against the working
 // directory, so everything runs from the package root with relative paths.

@@ -1,5 +1,6 @@
 // The raw `zerocopy` import module, ABI v2 (docs/ABI.md), exactly as the host exports it.
-// Every function returns a WASI errno; results go through pointers (Output), 0 means NULL.
+// Every function returns a WASI errno; results go through pointers (Output). An offset of 0
+// (NULL) means the file position; a result pointer of 0 is `fault` (docs/ABI.md, "Conventions").
 
 /** sendfile(2). `offset`: Input/Output, an i64 or 0. `ret_sent`: Output, a u64. */
 // @ts-ignore: decorator

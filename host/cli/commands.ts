@@ -4,5 +4,6 @@ import type { Command } from './core.js';
 import { runCommand } from './run.js';
 import { sendFileCommand } from './send_file.js';
 import { proxyCommand } from './proxy.js';
+import { serveCommandSpec } from './serve.js';
 
-export const commands: readonly Command[] = [runCommand, sendFileCommand, proxyCommand];
+export const commands: readonly Command[] = [serveCommandSpec, runCommand, sendFileCommand, proxyCommand];

@@ -7,7 +7,7 @@ import { UsageError, type OptionSpec } from './core.js';
 
 export const LISTEN: OptionSpec = {
   type: 'string', multiple: true, value: 'HOST:PORT',
-  help: 'a TCP listener for the guest at descriptor 3, 4, ... ([IPv6]:PORT too);\nthe guest gets LISTEN_FDS=<count>',
+  help: 'a TCP listener for the guest at descriptor 3, 4, ... ([IPv6]:PORT too; "systemd" for\nthe sockets of systemd socket activation); the guest gets LISTEN_FDS=<count>',
 };
 export const CONNECT: OptionSpec = {
   type: 'string', multiple: true, value: 'HOST:PORT',

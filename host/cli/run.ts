@@ -3,6 +3,7 @@
 import { writeSync } from 'node:fs';
 import { Sandbox } from '../runtime.js';
 import { TRAP_STATUS } from '../workers.js';
+import { systemdListeners } from '../listen.js';
 import { UsageError, type Command } from './core.js';
 import { loadModule, runWorkers } from './guest.js';
 import { CONNECT, LISTEN, WORKERS, checkConnect, checkListen, parseDir, parseEnv, parseWorkers } from './options.js';
@@ -27,7 +28,8 @@ export const runCommand: Command = {
   async run(values, operands) {
     const dirs = ((values.dir ?? []) as string[]).map(parseDir);
     const env = Object.fromEntries(((values.env ?? []) as string[]).map(parseEnv));
-    const listen = ((values.listen ?? []) as string[]).map(checkListen);
+    // "systemd": the sockets of socket activation (LISTEN_FDS, LISTEN_PID), checked before the guest starts.
+    const listen: (string | number)[] = ((values.listen ?? []) as string[]).flatMap((l): (string | number)[] => (l === 'systemd' ? systemdListeners() : [checkListen(l)]));
     const connect = ((values.connect ?? []) as string[]).map((c) => checkConnect(c));
     const workers = values.workers === undefined ? 0 : parseWorkers(values.workers as string);
     const trace = values.trace === true;

@@ -20,9 +20,13 @@ export function rightsFrom(v: bigint): number {
   return Number(v & BigInt(ALL_RIGHTS));
 }
 
-/** Rights that need the descriptor to be open for reading, or for writing (open(2) mode). */
+/**
+ * Rights that need the descriptor to be open for reading, or for writing (open(2) mode).
+ * fd_datasync and fd_sync need neither: fdatasync(2) and fsync(2) work on a descriptor open
+ * for reading only. ftruncate(2) and fallocate(2) need one open for writing.
+ */
 export const READ_RIGHTS = R.FD_READ | R.FD_READDIR;
-export const WRITE_RIGHTS = R.FD_DATASYNC | R.FD_WRITE | R.FD_ALLOCATE | R.FD_FILESTAT_SET_SIZE;
+export const WRITE_RIGHTS = R.FD_WRITE | R.FD_ALLOCATE | R.FD_FILESTAT_SET_SIZE;
 
 export const FILE_RIGHTS = R.FD_DATASYNC | R.FD_READ | R.FD_SEEK | R.FD_FDSTAT_SET_FLAGS |
   R.FD_SYNC | R.FD_TELL | R.FD_WRITE | R.FD_ADVISE | R.FD_ALLOCATE | R.FD_FILESTAT_GET |

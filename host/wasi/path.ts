@@ -46,9 +46,11 @@ export function openBeneath(dirFd: number, path: string, flags: number, mode = 0
 }
 
 /**
- * The open(2) access mode that a descriptor with these rights needs. A directory asked for
- * with write rights is opened for writing too, so that the kernel answers EISDIR as it would
- * natively (and as the official suite's path_open_preopen expects).
+ * The open(2) access mode that a descriptor with these rights needs: the rights it is
+ * *granted* (asked for and inheritable from its directory), never more, so that the host
+ * descriptor cannot do what the guest may not. A directory granted write rights is opened for
+ * writing too, so that the kernel answers EISDIR as it would natively (and as the official
+ * suite's path_open_preopen expects).
  */
 export function accessMode(rights: number): number {
   const read = (rights & READ_RIGHTS) !== 0;
@@ -69,7 +71,7 @@ export function path_open(ctx: Context, fd: number, req: OpenRequest): number {
   const dir = directory(ctx, fd, needed);
   if (req.oflags & ~(OFLAGS.CREAT | OFLAGS.DIRECTORY | OFLAGS.EXCL | OFLAGS.TRUNC)) fail(errno.inval);
 
-  let flags = accessMode(req.rightsBase) | fdflagsToOpen(req.fdflags) | O.NOCTTY;
+  let flags = accessMode(req.rightsBase & dir.rightsInheriting) | fdflagsToOpen(req.fdflags) | O.NOCTTY;
   if (req.oflags & OFLAGS.CREAT) flags |= O.CREAT;
   if (req.oflags & OFLAGS.DIRECTORY) flags |= O.DIRECTORY;
   if (req.oflags & OFLAGS.EXCL) flags |= O.EXCL;

@@ -1,35 +1,58 @@
-// What the zerocopy calls mean, on decoded arguments. Between two kernel descriptors each call
-// is the Linux system call itself, on the host descriptors, with the offset pointers handed to
-// the kernel as addresses in guest memory: the kernel reads *offset, advances it and leaves
-// the file position alone exactly as sendfile(2), splice(2) and copy_file_range(2) say,
-// because it is the kernel doing it. Only where a descriptor is a virtual file (an embedder's
-// stream) does the host copy, keeping the same rules (copyTransfer below).
+// What the zerocopy calls mean, on decoded arguments. Each call is the Linux system call
+// itself, on host descriptors standing for the guest's, with the offset pointers handed to the
+// kernel as addresses in guest memory: the kernel reads *offset, advances it and leaves the
+// file position alone exactly as sendfile(2), splice(2) and copy_file_range(2) say, because it
+// is the kernel doing it.
+//
+// The kernel also decides the order of the checks. What only the sandbox knows is put to it
+// as the kernel would meet it (docs/ABI.md, "Errors"):
+// - a descriptor the guest does not hold is passed as -1, a number that is never open, so the
+//   kernel answers EBADF (`badf`) where it looks that descriptor up, after whatever it checks
+//   first (sendfile checks in_fd's mode and offset before it looks up out_fd, fs/read_write.c);
+// - a descriptor held without a right the call needs is passed as -1 too, and that EBADF is
+//   answered `notcapable`: the kernel never sees the real descriptor, so nothing can move;
+// - an offset pointer outside guest memory is passed as an address the kernel refuses
+//   (FAULT_ADDRESS), so EFAULT comes where the kernel copies the offset in.
+// Where a descriptor is a virtual file or holds bytes left by an earlier copy, a private pipe
+// stands in for it (copypath.ts), so the same kernel makes the same decisions there too.
 import * as libc from '../native/libc.js';
-import { O } from '../native/platform.js';
+import { F, O } from '../native/platform.js';
 import { check, errno, fail, WasiError } from '../sandbox/errno.js';
 import { FdEntry } from '../sandbox/fd_table.js';
 import type { Context } from '../sandbox/context.js';
+import type { GuestMemory } from '../sandbox/memory.js';
 import { FILETYPE, R, STREAM_RIGHTS } from '../sandbox/rights.js';
 import { waitReady } from '../wasi/io.js';
+import { viaPipes, type Call } from './copypath.js';
 
-const EAGAIN = 11, ESPIPE = 29;
+const EAGAIN = 11, EBADF = 9, ESPIPE = 29;
 /** Linux's splice flags (splice(2)); SPLICE_F_NONBLOCK asks for EAGAIN instead of waiting. */
 export const SPLICE_F = { MOVE: 1, NONBLOCK: 2, MORE: 4, GIFT: 8 } as const;
 /** The one fdflag `pipe` accepts. */
 export const PIPE_NONBLOCK = 4;
-/** The most one copying step moves; like the kernel, the copy path returns short counts. */
-const CHUNK = 64 * 1024;
-const scratch = new Uint8Array(CHUNK);
+/**
+ * An address no user pointer can hold: above the user address space on x86-64 and arm64, so
+ * access_ok() refuses it and the kernel answers EFAULT before reading or writing anything.
+ */
+export const FAULT_ADDRESS = 0xffff_ffff_ffff_f000n;
 
-/** An offset argument: the guest address of an i64, or null for the file position. */
-export type OffsetPtr = bigint | null;
+/** The host address the kernel is given for a guest offset pointer: null for 0 (NULL). */
+export function hostOffset(mem: GuestMemory, ptr: number): bigint | null {
+  if (ptr === 0) return null;
+  try {
+    return mem.address(ptr, 8);
+  } catch (e) {
+    if (e instanceof WasiError) return FAULT_ADDRESS;
+    throw e;
+  }
+}
 
 /**
  * Runs a raw transfer syscall. Descriptors that must look blocking to the guest (inherited
  * stdio that the host made non-blocking) wait and retry, unless the guest asked for
  * SPLICE_F_NONBLOCK.
  */
-function run(src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number, first?: number): number {
+export function run(src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number, first?: number): number {
   for (let r = first ?? op(); ; r = op()) {
     if (r === -EAGAIN && !nonblock && (dst.emulateBlocking || src.emulateBlocking)) {
       if (dst.emulateBlocking) waitReady(dst.hostFd, true);
@@ -40,55 +63,126 @@ function run(src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number, fi
   }
 }
 
+/** A kernel descriptor with nothing the host must deliver first. */
 const kernel = (e: FdEntry): boolean => e.hostFd >= 0 && e.pending === null;
 
-export function sendfile(ctx: Context, outFd: number, inFd: number, offset: OffsetPtr, offsetGuest: number,
-  count: bigint): number {
-  // Linux looks up in_fd before out_fd (do_sendfile in fs/read_write.c).
-  const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offset === null ? 0 : R.FD_SEEK));
-  const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE);
-  if (kernel(src) && kernel(dst)) {
-    // The hot path: no closure unless the call must be retried.
-    const r = libc.sendfile(dst.hostFd, src.hostFd, offset, count);
-    if (r >= 0) return r;
-    return run(src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, offset, count), r);
-  }
-  return copyTransfer(ctx, src, dst, offset === null ? null : offsetGuest, count);
+/**
+ * What the guest's descriptor number stands for in this call: the entry, or the errno the
+ * sandbox answers in place of the kernel's EBADF for it (`badf`, `notcapable`), or 0.
+ */
+interface Operand { entry: FdEntry | null; refusal: number }
+
+/**
+ * The rights a call needs of a descriptor: `rights`, and fd_seek where an offset is given on
+ * a descriptor that can seek at all. On one that cannot (a pipe, a socket, a terminal, a
+ * virtual file), an offset is the kernel's to refuse (ESPIPE, or EINVAL in splice), as natively.
+ */
+function operand(ctx: Context, fd: number, rights: number, offset: bigint | null): Operand {
+  if (!ctx.fds.has(fd)) return { entry: null, refusal: errno.badf };
+  const e = ctx.fds.get(fd);
+  if ((e.rightsBase & rights) !== rights) return { entry: e, refusal: errno.notcapable };
+  if (offset !== null && (e.rightsBase & R.FD_SEEK) === 0 && seekable(e)) return { entry: e, refusal: errno.notcapable };
+  return { entry: e, refusal: 0 };
 }
 
-export function splice(ctx: Context, inFd: number, offIn: OffsetPtr, offInGuest: number, outFd: number,
-  offOut: OffsetPtr, offOutGuest: number, len: bigint, flags: number): number {
-  const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offIn === null ? 0 : R.FD_SEEK));
-  const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE | (offOut === null ? 0 : R.FD_SEEK));
-  if (kernel(src) && kernel(dst)) {
-    return run(src, dst, (flags & SPLICE_F.NONBLOCK) !== 0,
-      () => libc.splice(src.hostFd, offIn, dst.hostFd, offOut, len, flags));
+function seekable(e: FdEntry): boolean {
+  return e.hostFd >= 0 && libc.lseek(e.hostFd, 0n, 1) !== -ESPIPE;
+}
+
+/** The entry when it may be used directly: held, with the rights, a kernel descriptor. */
+function direct(ctx: Context, fd: number, rights: number): FdEntry | null {
+  if (!ctx.fds.has(fd)) return null;
+  const e = ctx.fds.get(fd);
+  return (e.rightsBase & rights) === rights && kernel(e) ? e : null;
+}
+
+/**
+ * Every call that is not the plain case: the kernel runs with -1 for each refused descriptor
+ * (see the top of this file) and private pipes for virtual ones, and its EBADF for a refused
+ * descriptor becomes the sandbox's answer for it. Lookups come in_fd first in all four calls.
+ */
+function general(ctx: Context, call: Call, inOp: Operand, outOp: Operand, nonblock: boolean, offIn: number,
+  len: bigint, op: (inFd: number, outFd: number) => number): number {
+  if (inOp.refusal === 0 && outOp.refusal === 0) {
+    const src = inOp.entry!, dst = outOp.entry!;
+    if (kernel(src) && kernel(dst)) return run(src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
+    return viaPipes(ctx, call, src, dst, nonblock, offIn, len, op);
   }
-  // splice(2) on a virtual file: the virtual side behaves as a pipe, so it takes no offset.
-  if (flags & ~(SPLICE_F.MOVE | SPLICE_F.NONBLOCK | SPLICE_F.MORE | SPLICE_F.GIFT)) fail(errno.inval);
-  if ((dst.hostFd < 0 && offOut !== null) || (src.hostFd < 0 && offIn !== null)) fail(errno.spipe);
-  if (offOut !== null) fail(errno.inval); // a virtual source into a file at an offset: unsupported
-  return copyTransfer(ctx, src, dst, offIn === null ? null : offInGuest, len);
+  const r = withStandIns(inOp, outOp, op);
+  if (r !== -EBADF) return check(r);
+  if (inOp.refusal !== 0) fail(inOp.refusal);
+  // sendfile checks in_fd's access mode before it looks up out_fd: that EBADF is the kernel's.
+  if (call === 'sendfile' && !readable(inOp.entry!)) fail(errno.badf);
+  fail(outOp.refusal);
+}
+
+/**
+ * Runs `op` where a refused descriptor is -1 and any other that is not a kernel descriptor
+ * is an empty private pipe end: the kernel stops at the refused descriptor's lookup at the
+ * latest, so nothing is read or moved.
+ */
+function withStandIns(inOp: Operand, outOp: Operand, op: (inFd: number, outFd: number) => number): number {
+  const fds = new Int32Array(2);
+  check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | O.NONBLOCK));
+  try {
+    const stand = (o: Operand, end: number) => (o.refusal !== 0 ? -1 : kernel(o.entry!) ? o.entry!.hostFd : end);
+    return op(stand(inOp, fds[0]), stand(outOp, fds[1]));
+  } finally {
+    libc.close(fds[0]);
+    libc.close(fds[1]);
+  }
+}
+
+function readable(e: FdEntry): boolean {
+  if (!kernel(e)) return true; // a private pipe's read end stands in
+  const mode = libc.fcntl(e.hostFd, F.GETFL, 0) & O.ACCMODE;
+  return mode === O.RDONLY || mode === O.RDWR;
+}
+
+export function sendfile(ctx: Context, outFd: number, inFd: number, offset: number, count: bigint): number {
+  const off = hostOffset(ctx.mem, offset);
+  const seek = off === null ? 0 : R.FD_SEEK;
+  const src = direct(ctx, inFd, R.FD_READ | seek), dst = direct(ctx, outFd, R.FD_WRITE);
+  if (src !== null && dst !== null) {
+    // The hot path: one system call, no closure unless it must be retried.
+    const r = libc.sendfile(dst.hostFd, src.hostFd, off, count);
+    if (r >= 0) return r;
+    return run(src, dst, false, () => libc.sendfile(dst.hostFd, src.hostFd, off, count), r);
+  }
+  return general(ctx, 'sendfile', operand(ctx, inFd, R.FD_READ, off), operand(ctx, outFd, R.FD_WRITE, null),
+    false, offset, count, (i, o) => libc.sendfile(o, i, off, count));
+}
+
+export function splice(ctx: Context, inFd: number, offIn: number, outFd: number, offOut: number, len: bigint,
+  flags: number): number {
+  const oi = hostOffset(ctx.mem, offIn), oo = hostOffset(ctx.mem, offOut);
+  const nonblock = (flags & SPLICE_F.NONBLOCK) !== 0;
+  const op = (i: number, o: number) => libc.splice(i, oi, o, oo, len, flags);
+  const src = direct(ctx, inFd, R.FD_READ | (oi === null ? 0 : R.FD_SEEK));
+  const dst = direct(ctx, outFd, R.FD_WRITE | (oo === null ? 0 : R.FD_SEEK));
+  if (src !== null && dst !== null) return run(src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
+  return general(ctx, 'splice', operand(ctx, inFd, R.FD_READ, oi), operand(ctx, outFd, R.FD_WRITE, oo),
+    nonblock, offIn, len, op);
 }
 
 export function tee(ctx: Context, inFd: number, outFd: number, len: bigint, flags: number): number {
-  const src = ctx.fds.getUnrevoked(inFd, R.FD_READ);
-  const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE);
-  if (kernel(src) && kernel(dst)) {
-    return run(src, dst, (flags & SPLICE_F.NONBLOCK) !== 0, () => libc.tee(src.hostFd, dst.hostFd, len, flags));
-  }
-  // tee(2) needs two kernel pipes; a virtual source is not one (EINVAL, as for any non-pipe).
-  if (!kernel(src)) fail(errno.inval);
-  return teeToVirtual(ctx, src, dst, len, flags);
+  const nonblock = (flags & SPLICE_F.NONBLOCK) !== 0;
+  const op = (i: number, o: number) => libc.tee(i, o, len, flags);
+  const src = direct(ctx, inFd, R.FD_READ), dst = direct(ctx, outFd, R.FD_WRITE);
+  if (src !== null && dst !== null) return run(src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
+  return general(ctx, 'tee', operand(ctx, inFd, R.FD_READ, null), operand(ctx, outFd, R.FD_WRITE, null),
+    nonblock, 0, len, op);
 }
 
-export function copy_file_range(ctx: Context, inFd: number, offIn: OffsetPtr, outFd: number, offOut: OffsetPtr,
+export function copy_file_range(ctx: Context, inFd: number, offIn: number, outFd: number, offOut: number,
   len: bigint, flags: number): number {
-  const src = ctx.fds.getUnrevoked(inFd, R.FD_READ | (offIn === null ? 0 : R.FD_SEEK));
-  const dst = ctx.fds.getUnrevoked(outFd, R.FD_WRITE | (offOut === null ? 0 : R.FD_SEEK));
-  // copy_file_range(2) works between regular files only: a virtual file is never one (EINVAL).
-  if (!kernel(src) || !kernel(dst)) fail(errno.inval);
-  return run(src, dst, false, () => libc.copy_file_range(src.hostFd, offIn, dst.hostFd, offOut, len, flags));
+  const oi = hostOffset(ctx.mem, offIn), oo = hostOffset(ctx.mem, offOut);
+  const op = (i: number, o: number) => libc.copy_file_range(i, oi, o, oo, len, flags);
+  const src = direct(ctx, inFd, R.FD_READ | (oi === null ? 0 : R.FD_SEEK));
+  const dst = direct(ctx, outFd, R.FD_WRITE | (oo === null ? 0 : R.FD_SEEK));
+  if (src !== null && dst !== null) return run(src, dst, false, () => op(src.hostFd, dst.hostFd));
+  return general(ctx, 'copy_file_range', operand(ctx, inFd, R.FD_READ, oi), operand(ctx, outFd, R.FD_WRITE, oo),
+    false, offIn, len, op);
 }
 
 /** pipe2(2), both ends close-on-exec on the host, both joining the guest's table. */
@@ -98,115 +192,6 @@ export function pipe(ctx: Context, fdflags: number): [number, number] {
   check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | (fdflags & PIPE_NONBLOCK ? O.NONBLOCK : 0)));
   const entry = (hostFd: number) => new FdEntry(hostFd, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0);
   return [ctx.fds.insert(entry(fds[0])), ctx.fds.insert(entry(fds[1]))];
-}
-
-// --- the copying path, for virtual files ---------------------------------------------------
-
-/**
- * One step of a transfer through host memory, with sendfile's rules: from *offset (advanced
- * by what was written) when offsetGuest is given, else from the file position (advanced
- * likewise); a short write is a short count. Bytes read from a stream that cannot be read
- * again and not accepted by the destination are kept in the source's `pending`, never lost.
- */
-function copyTransfer(ctx: Context, src: FdEntry, dst: FdEntry, offsetGuest: number | null, count: bigint): number {
-  const want = count > BigInt(CHUNK) ? CHUNK : Number(count);
-  if (want === 0) return 0;
-  const { mem } = ctx;
-  let data: Uint8Array;
-  let position: bigint | null = null; // for a seekable source: where `data` was read from
-  let stream = false;                 // data was consumed from a source that cannot rewind
-
-  if (src.pending !== null || src.virtual !== null || offsetGuest === null && !seekable(src)) {
-    if (offsetGuest !== null) fail(errno.spipe);
-    stream = true;
-    if (src.pending !== null) {
-      data = src.pending.subarray(0, want);
-      src.pending = src.pending.length > want ? src.pending.subarray(want) : null;
-    } else if (src.virtual !== null) {
-      if (src.virtual.read === undefined) fail(errno.badf);
-      data = scratch.subarray(0, src.virtual.read(scratch.subarray(0, want)));
-    } else {
-      data = scratch.subarray(0, check(libc.read(src.hostFd, scratch, want)));
-    }
-  } else {
-    position = offsetGuest !== null ? mem.i64(offsetGuest) : BigInt(check(libc.lseek(src.hostFd, 0n, 1)));
-    if (position < 0n) fail(errno.inval);
-    data = scratch.subarray(0, check(libc.pread(src.hostFd, scratch, want, position)));
-  }
-  if (data.length === 0) return 0;
-
-  let written = 0;
-  let error: WasiError | null = null;
-  try {
-    written = writeAll(dst, data);
-  } catch (e) {
-    if (!(e instanceof WasiError)) throw e;
-    error = e;
-  }
-  if (stream) {
-    if (written < data.length) {
-      const rest = data.slice(written);
-      src.pending = src.pending === null ? rest : concat(rest, src.pending);
-    }
-  } else if (offsetGuest !== null) {
-    mem.setU64(offsetGuest, position! + BigInt(written));
-  } else if (written > 0) {
-    check(libc.lseek(src.hostFd, position! + BigInt(written), 0));
-  }
-  if (written === 0 && error !== null) throw error;
-  return written;
-}
-
-function seekable(e: FdEntry): boolean {
-  const r = libc.lseek(e.hostFd, 0n, 1);
-  if (r === -ESPIPE) return false;
-  check(r);
-  return true;
-}
-
-/** Writes as much of `data` as the destination takes now; throws only if it took nothing. */
-function writeAll(dst: FdEntry, data: Uint8Array): number {
-  if (dst.virtual !== null) {
-    if (dst.virtual.write === undefined) fail(errno.badf);
-    let done = 0;
-    while (done < data.length) {
-      const n = dst.virtual.write(data.subarray(done));
-      if (n <= 0) break;
-      done += n;
-    }
-    if (done === 0) fail(errno.again);
-    return done;
-  }
-  for (;;) {
-    const r = libc.write(dst.hostFd, data, data.length);
-    if (r === -EAGAIN && dst.emulateBlocking) { waitReady(dst.hostFd, true); continue; }
-    return check(r);
-  }
-}
-
-/**
- * tee(2) into a virtual file: the kernel duplicates the pipe's contents into a temporary
- * pipe, which is drained into the destination. The source pipe is never consumed, as tee's.
- */
-function teeToVirtual(ctx: Context, src: FdEntry, dst: FdEntry, len: bigint, flags: number): number {
-  const fds = new Int32Array(2);
-  check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC));
-  try {
-    const n = check(libc.tee(src.hostFd, fds[1], len > BigInt(CHUNK) ? BigInt(CHUNK) : len, flags));
-    if (n === 0) return 0;
-    const got = check(libc.read(fds[0], scratch, n));
-    return writeAll(dst, scratch.subarray(0, got));
-  } finally {
-    libc.close(fds[0]);
-    libc.close(fds[1]);
-  }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /**

@@ -194,6 +194,14 @@ int main(int argc, char **argv) {
   e = zerocopy_pipe(1, p);
   line("pipe with an unknown flag is inval", e, 0, NULL, -1, -1, NULL);
 
+  /* docs/ABI.md: a result pointer is not optional; NULL is FAULT and nothing moves. */
+  e = zerocopy_pipe(0, NULL);
+  line("pipe with a NULL array is fault", e, 0, NULL, -1, -1, NULL);
+  out = open_file("out.txt", O_WRONLY | O_CREAT | O_TRUNC);
+  e = zerocopy_sendfile(out, in, NULL, 4, NULL);
+  line("sendfile with a NULL result pointer is fault and moves nothing", e, 0, NULL, in, out, file_hex("out.txt"));
+  close(out);
+
   /* splice(2) */
   zerocopy_pipe(0, p);
   off = 2;

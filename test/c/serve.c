@@ -21,7 +21,9 @@ int main(int argc, char **argv) {
   const char *listen_fds = getenv("LISTEN_FDS");
   __wasi_fd_t dir = 3 + (listen_fds ? (__wasi_fd_t)atoi(listen_fds) : 0), file;
   __wasi_filestat_t st;
-  if (__wasi_path_open(dir, 0, argv[1], 0, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_FILESTAT_GET, 0, 0,
+  /* fd_seek too: sendfile at an offset reads at that offset, as fd_pread, which needs it. */
+  if (__wasi_path_open(dir, 0, argv[1], 0,
+                       __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_FILESTAT_GET, 0, 0,
                        &file) != 0 || __wasi_fd_filestat_get(file, &st) != 0) {
     fprintf(stderr, "cannot open %s beneath descriptor %u\n", argv[1], dir);
     return 1;

@@ -52,8 +52,6 @@ const shared = new SharedArrayBuffer(8 + 4 + 1024);
 const watchDeadline = new Float64Array(shared, 0, 1);
 const watchNameLen = new Int32Array(shared, 8, 1);
 const watchName = new Uint8Array(shared, 12, 1024);
-let watchdog: Worker | null = null;
-
 const WATCHDOG_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { writeSync } = require('node:fs');
@@ -72,11 +70,18 @@ for (;;) {
   }
 }`;
 
+// Started when this module loads, and awaited before the first hook or test runs: its thread's
+// event loop opens descriptors of its own (an epoll, an eventfd), which must exist before any
+// leak check takes its snapshot of the process's descriptors.
+const watchdog = new Worker(WATCHDOG_SOURCE, { eval: true, workerData: { shared, grace: WATCHDOG_GRACE_MS } });
+const watchdogOnline = new Promise<void>((resolve, reject) => {
+  // Referenced until it runs (so that awaiting it keeps the process alive), then not, so
+  // that it never keeps a finished run alive.
+  watchdog.once('online', () => { watchdog.unref(); resolve(); });
+  watchdog.once('error', reject);
+});
+
 function watch(what: string, ms: number): void {
-  if (watchdog === null) {
-    watchdog = new Worker(WATCHDOG_SOURCE, { eval: true, workerData: { shared, grace: WATCHDOG_GRACE_MS } });
-    watchdog.unref();
-  }
   const bytes = Buffer.from(what, 'utf8').subarray(0, watchName.length);
   watchName.set(bytes);
   watchNameLen[0] = bytes.length;
@@ -90,6 +95,7 @@ function unwatch(): void {
 /** Runs fn with a deadline: rejects with a message naming `what` if it has not settled by then. */
 export async function withDeadline<T>(what: string, ms: number, fn: () => T | Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  await watchdogOnline;
   watch(what, ms);
   try {
     return await Promise.race([
