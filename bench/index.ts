@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only=a,b,c,d,e]: the cost of the sandbox, as ratios against baselines measured in
+// npm run bench [-- --quick] [-- --only=a,b,c,d,e,f,g]: the cost of the sandbox, as ratios against baselines measured in
 // the same run. Not a test: nothing here asserts a time.
 //
 // (a) one sendfile(count = 0): made by a guest, by the host directly through koffi, and by C.
@@ -7,7 +7,10 @@
 //     The receiver is a separate process (bench/sink.ts) timing accept-to-EOF.
 // (c), (d) the seed server against C, host-direct and Node servers: one 256 MiB transfer,
 //     and connections per second on 4 KiB with 64 clients (bench/servers.ts).
-// (e) the proxy guest against HAProxy with splice, a Node pipe proxy and no proxy: one 1 GiB
+// (e), (f) components (WASI 0.2): one host call through jco's glue against a core module's,
+//     and the file-to-TCP transfer from a component on this host, on preview2-shim, from the
+//     core module and from C (bench/components.ts).
+// (g) the proxy guest against HAProxy with splice, a Node pipe proxy and no proxy: one 1 GiB
 //     stream, and connections per second for 4 KiB exchanges (bench/proxy.ts).
 //
 // `--only=a,c` runs some sections; `--quick` fewer and shorter rounds.
@@ -17,7 +20,7 @@
 // over rounds, and each ratio is the median of the per-round ratios: a case is compared with
 // the baseline measured next to it, which cancels load that changes slowly during the run.
 import { execFileSync } from 'node:child_process';
-import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,13 +29,14 @@ import { Sandbox } from '../host/index.js';
 import { ROOT, compileC, median, pairedRatio, rounds, spread } from './common.js';
 import { serverBench } from './servers.js';
 import { proxyBench } from './proxy.js';
+import * as components from './components.js';
 import { Sink } from './sink.js';
 
 const GUEST = join(ROOT, 'build', 'guests', 'bench_guest.wasm');
 const quick = process.argv.includes('--quick');
 /** `--only a,c`: run only those sections (the file for (c) is written by (b)'s setup). */
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const only = new Set((onlyArg ?? 'a,b,c,d,e').split(','));
+const only = new Set((onlyArg ?? 'a,b,c,d,e,f,g').split(','));
 const CALL_ROUNDS = quick ? 3 : 9;
 const CALLS = quick ? 50_000 : 200_000;
 /** A transfer takes tens of milliseconds, short enough to be disturbed: many rounds. */
@@ -212,7 +216,7 @@ async function main(): Promise<void> {
 
   if (only.has('a')) reportCalls(await perCall(callsExe));
   const servers = loadExe !== null && cServer !== null;
-  const file = only.has('b') || (only.has('c') && servers) ? bigFile() : '';
+  const file = only.has('b') || only.has('f') || (only.has('c') && servers) ? bigFile() : '';
   if (only.has('b')) reportStream(await throughput(sinkExe, file), sinkExe);
   if (only.has('c') || only.has('d')) {
     if (servers) {
@@ -221,11 +225,39 @@ async function main(): Promise<void> {
       console.log('(c), (d): skipped: the server bench needs a C compiler (cc) for its client and its C baseline');
     }
   }
-  if (only.has('e')) {
+  if (only.has('e') || only.has('f')) {
+    const bench: components.ComponentBench = {
+      work, coreCalls, coreSend: guestSend('sendfile'), hostSend: senders['host-direct sendfile'],
+      cSender: compileC(work, 'sendfile_to'),
+    };
+    if (only.has('e')) await components.calls(bench, CALLS, CALL_ROUNDS);
+    if (only.has('f')) {
+      const sink = await Sink.start(sinkExe);
+      try {
+        await components.transfer(bench, sink, file, SIZE, TRANSFER_ROUNDS);
+      } finally {
+        sink.stop();
+      }
+    }
+  }
+  if (only.has('g')) {
     if (servers) await proxyBench({ work, load: loadExe, cServer, quick });
-    else console.log('(e): skipped: the proxy bench needs a C compiler (cc) for its client and its upstream');
+    else console.log('(g): skipped: the proxy bench needs a C compiler (cc) for its client and its upstream');
   }
   console.log(`load average at end: ${load()}`);
+}
+
+/** The core guest's ns per sendfile(count = 0), as in (a), for (e). */
+function coreCalls(n: number): number {
+  const src = join(work, 'small-e');
+  writeFileSync(src, 'x');
+  const inFd = openSync(src, 'r'), outFd = openSync('/dev/null', 'w');
+  try {
+    return Number(runGuest(['calls', String(n)], () => [outFd, inFd]));
+  } finally {
+    closeSync(inFd);
+    closeSync(outFd);
+  }
 }
 
 main().catch((e) => {

@@ -1,12 +1,12 @@
-// (e) of npm run bench: the zero-copy proxy guest (`wasm-zerocopy proxy`) against HAProxy with
+// (g) of npm run bench: the zero-copy proxy guest (`wasm-zerocopy proxy`) against HAProxy with
 // splice (Debian's haproxy, when installed), a Node `net` pipe proxy (bench/proxy_node.ts),
 // and no proxy at all. Each proxy is its own process, one thread each (HAProxy nbthread 1, one
 // guest worker); the upstream is the C seed server (bench/c/send_file.c), the client
 // bench/c/load.c, each another process.
 //
-// (e1) one 1 GiB stream per round, upstream -> proxy -> client: time from connect(2) to EOF at
+// (g1) one 1 GiB stream per round, upstream -> proxy -> client: time from connect(2) to EOF at
 //      the client, which splices it to /dev/null; bytes counted.
-// (e2) connections per second for 4 KiB exchanges, 64 clients at once: each connection sends
+// (g2) connections per second for 4 KiB exchanges, 64 clients at once: each connection sends
 //      4 KiB and half-closes, the upstream answers 4 KiB and closes; every answer is counted.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
@@ -111,7 +111,7 @@ interface Sample { value: number; cpu: number }
 const values = (xs: Sample[]): number[] => xs.map((x) => x.value);
 const cpus = (xs: Sample[]): number[] => xs.map((x) => x.cpu);
 
-/** Runs (e1) and (e2) and prints their tables and the issue's goals. */
+/** Runs (g1) and (g2) and prints their tables and the issue's goals. */
 export async function proxyBench(o: ProxyBenchOptions): Promise<void> {
   const hv = haproxyVersion();
   const procs: Proc[] = [];
@@ -129,12 +129,12 @@ export async function proxyBench(o: ProxyBenchOptions): Promise<void> {
     const upBig = await freePort(), upSmall = await freePort();
     start('upstream (1 GiB)', [o.cServer, String(upBig), big], procs);
     start('upstream (4 KiB)', [o.cServer, String(upSmall), small], procs);
-    console.log(`(e) proxies, one thread each, between a C upstream (bench/c/send_file.c) and a C client; ` +
+    console.log(`(g) proxies, one thread each, between a C upstream (bench/c/send_file.c) and a C client; ` +
       (hv ? hv : 'HAProxy: not installed here (Debian: apt-get install haproxy), so its rows and goals are skipped'));
 
-    // (e1) one 1 GiB stream
-    const streamTargets = await proxies(o, upBig, ['once', 'PORT', String(GiB)], hv !== null, procs, join(o.work, 'guest-e1.log'));
-    const e1 = await rounds(o.quick ? 3 : 9, Object.fromEntries(Object.entries(streamTargets).map(([name, t]) => [name, async (): Promise<Sample> => {
+    // (g1) one 1 GiB stream
+    const streamTargets = await proxies(o, upBig, ['once', 'PORT', String(GiB)], hv !== null, procs, join(o.work, 'guest-g1.log'));
+    const g1 = await rounds(o.quick ? 3 : 9, Object.fromEntries(Object.entries(streamTargets).map(([name, t]) => [name, async (): Promise<Sample> => {
       if (t.proc?.exited) throw new Error(t.proc.exited);
       const cpu0 = t.proc ? cpuNs(t.proc) : 0;
       const { stdout } = await run(o.load, ['once', String(t.port), String(GiB)]);
@@ -143,14 +143,14 @@ export async function proxyBench(o: ProxyBenchOptions): Promise<void> {
       if (bytes !== GiB) throw new Error(`${name}: the client received ${bytes} bytes, not ${GiB}`);
       return { value: ns, cpu };
     }])));
-    reportStream(e1, hv !== null);
+    reportStream(g1, hv !== null);
 
-    // (e2) 4 KiB exchanges
+    // (g2) 4 KiB exchanges
     const millis = o.quick ? 500 : 2000;
-    const guestLog = join(o.work, 'guest-e2.log');
+    const guestLog = join(o.work, 'guest-g2.log');
     // (`load rate` exits 0 whatever it counted: `once` is the readiness check that can fail.)
     const rateTargets = await proxies(o, upSmall, ['once', 'PORT', String(SMALL)], hv !== null, procs, guestLog);
-    const e2 = await rounds(o.quick ? 3 : 9, Object.fromEntries(Object.entries(rateTargets).map(([name, t]) => [name, async (): Promise<Sample> => {
+    const g2 = await rounds(o.quick ? 3 : 9, Object.fromEntries(Object.entries(rateTargets).map(([name, t]) => [name, async (): Promise<Sample> => {
       if (t.proc?.exited) throw new Error(t.proc.exited);
       const cpu0 = t.proc ? cpuNs(t.proc) : 0;
       const { stdout } = await run(o.load, ['rate', String(t.port), String(CLIENTS), String(millis), String(SMALL), String(SMALL)]);
@@ -162,29 +162,29 @@ export async function proxyBench(o: ProxyBenchOptions): Promise<void> {
       }
       return { value: completed / (ns / 1e9), cpu: cpu / total };
     }])));
-    reportRate(e2, millis, hv !== null);
-    console.log(`the guest's connections in (e2), by how they ended: ${endings(guestLog)}\n`);
+    reportRate(g2, millis, hv !== null);
+    console.log(`the guest's connections in (g2), by how they ended: ${endings(guestLog)}\n`);
   } finally {
     stop();
   }
 }
 
-function reportStream(e1: Record<string, Sample[]>, haproxy: boolean): void {
-  const direct = values(e1[DIRECT]);
-  console.log(`(e1) one 1 GiB stream per round through each proxy, ${direct.length} rounds; client: splice(2) to /dev/null, bytes counted`);
+function reportStream(g1: Record<string, Sample[]>, haproxy: boolean): void {
+  const direct = values(g1[DIRECT]);
+  console.log(`(g1) one 1 GiB stream per round through each proxy, ${direct.length} rounds; client: splice(2) to /dev/null, bytes counted`);
   console.log('| path | time (ms) | min-max (ms) | GB/s | vs direct | vs HAProxy | proxy CPU (ms) |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
-  for (const [name, xs] of Object.entries(e1)) {
+  for (const [name, xs] of Object.entries(g1)) {
     const ns = values(xs);
     console.log(`| ${name} | ${(median(ns) / 1e6).toFixed(0)} | ${spread(ns, 1e6)} | ${(GiB / median(ns)).toFixed(2)} | ` +
-      `${(100 / pairedRatio(ns, direct)).toFixed(1)}% | ${haproxy ? `${(100 / pairedRatio(ns, values(e1[HAPROXY]))).toFixed(1)}%` : '-'} | ` +
+      `${(100 / pairedRatio(ns, direct)).toFixed(1)}% | ${haproxy ? `${(100 / pairedRatio(ns, values(g1[HAPROXY]))).toFixed(1)}%` : '-'} | ` +
       `${name === DIRECT ? '-' : (median(cpus(xs)) / 1e6).toFixed(0)} |`);
   }
-  const guest = values(e1[GUEST]);
-  const vsNode = 1 / pairedRatio(guest, values(e1[NODE]));
+  const guest = values(g1[GUEST]);
+  const vsNode = 1 / pairedRatio(guest, values(g1[NODE]));
   console.log(`goal: the guest's stream throughput >= 3x the Node proxy's: ${vsNode.toFixed(2)}x (${vsNode >= 3 ? 'met' : 'not met'} in this run)`);
   if (haproxy) {
-    const vsH = 1 / pairedRatio(guest, values(e1[HAPROXY]));
+    const vsH = 1 / pairedRatio(guest, values(g1[HAPROXY]));
     console.log(`goal: the guest's stream throughput >= HAProxy's: ${(vsH * 100).toFixed(1)}% (${vsH >= 1 ? 'met' : 'not met'} in this run)`);
   } else {
     console.log('goal: the guest\'s stream throughput >= HAProxy\'s: not measured (no haproxy)');
@@ -192,20 +192,20 @@ function reportStream(e1: Record<string, Sample[]>, haproxy: boolean): void {
   console.log('');
 }
 
-function reportRate(e2: Record<string, Sample[]>, millis: number, haproxy: boolean): void {
-  const direct = values(e2[DIRECT]);
-  console.log(`(e2) connections per second, 4 KiB each way per connection, ${CLIENTS} clients at once, ${millis} ms windows, ` +
+function reportRate(g2: Record<string, Sample[]>, millis: number, haproxy: boolean): void {
+  const direct = values(g2[DIRECT]);
+  console.log(`(g2) connections per second, 4 KiB each way per connection, ${CLIENTS} clients at once, ${millis} ms windows, ` +
     `${direct.length} rounds; every answer's byte count checked`);
   console.log('| path | conn/s | min-max | vs direct | vs HAProxy | proxy CPU per connection (us) |');
   console.log('|---|---:|---:|---:|---:|---:|');
-  for (const [name, xs] of Object.entries(e2)) {
+  for (const [name, xs] of Object.entries(g2)) {
     const rate = values(xs);
     console.log(`| ${name} | ${median(rate).toFixed(0)} | ${spread(rate, 1)} | ${(100 * pairedRatio(rate, direct)).toFixed(1)}% | ` +
-      `${haproxy ? `${(100 * pairedRatio(rate, values(e2[HAPROXY]))).toFixed(1)}%` : '-'} | ` +
+      `${haproxy ? `${(100 * pairedRatio(rate, values(g2[HAPROXY]))).toFixed(1)}%` : '-'} | ` +
       `${name === DIRECT ? '-' : (median(cpus(xs)) / 1e3).toFixed(1)} |`);
   }
   if (haproxy) {
-    const r = pairedRatio(values(e2[GUEST]), values(e2[HAPROXY]));
+    const r = pairedRatio(values(g2[GUEST]), values(g2[HAPROXY]));
     console.log(`goal: the guest's conn/s >= 85% of HAProxy's: ${(r * 100).toFixed(1)}% (${r >= 0.85 ? 'met' : 'not met'} in this run)`);
   } else {
     console.log('goal: the guest\'s conn/s >= 85% of HAProxy\'s: not measured (no haproxy)');

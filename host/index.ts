@@ -6,3 +6,7 @@ export { run, TRAP_STATUS, type RunOptions, type Running, type WorkerResult } fr
 export { parseListen, boundPort } from './listen.js';
 export { proxy, type ProxyOptions } from './proxy.js';
 export { startServer, type ServeOptions, type Server } from './serve.js';
+export { loadComponent, type Component, type LoadOptions } from './component/load.js';
+export { componentize, ComponentizeError, type ComponentizeOptions } from './component/componentize.js';
+export { wasmKind, type WasmKind } from './component/format.js';
+export type { SocketGrants } from './wasi2/sockets.js';

@@ -12,6 +12,9 @@ import { traced, traceSink, type TraceOption } from './wasi/trace.js';
 import { listenOn } from './listen.js';
 import { zerocopy } from './zerocopy/imports.js';
 import { connectGrants } from './zerocopy/connect.js';
+import type { Component } from './component/load.js';
+import { runComponent } from './component/run.js';
+import type { SocketGrants } from './wasi2/sockets.js';
 
 export type { VirtualFile } from './sandbox/fd_table.js';
 
@@ -63,6 +66,12 @@ export interface SandboxOptions {
    * STOP_FD=<number>, and watches it in its poll loop (docs/ABI.md, "Graceful stop").
    */
   stopNotice?: number;
+  /**
+   * For components (WASI 0.2 sockets): addresses the guest may bind to or connect to, as
+   * "HOST:PORT" or "[IPv6]:PORT" (port 0: any). Without a grant both are `access-denied`;
+   * binding to a `listen` address always gets that listener.
+   */
+  sockets?: SocketGrants;
 }
 
 export class Sandbox {
@@ -73,10 +82,12 @@ export class Sandbox {
   private readonly trace: ((line: string) => void) | undefined;
   private started = false;
   private readonly stopFlag: Int32Array;
+  private readonly sockets: SocketGrants | undefined;
 
   constructor(options: SandboxOptions = {}) {
     this.returnOnExit = options.returnOnExit ?? true;
     this.trace = traceSink(options.trace);
+    this.sockets = options.sockets;
     const listen = options.listen ?? [];
     const env = Object.entries({ ...options.env, ...(listen.length ? { LISTEN_FDS: String(listen.length) } : {}) })
       .map(([k, v]) => `${k}=${v}`);
@@ -167,6 +178,18 @@ export class Sandbox {
       if (!this.returnOnExit) process.exit(e.code);
       return e.code;
     }
+  }
+
+  /**
+   * Runs a component (see loadComponent) as a command: its wasi:cli/run export, with WASI 0.2
+   * imports over this sandbox's descriptors. Returns its exit status; traps propagate.
+   */
+  startComponent(component: Component): number {
+    if (this.started) throw new Error('this Sandbox has already started an instance');
+    this.started = true;
+    const code = runComponent(this.ctx, component, { sockets: this.sockets, trace: this.trace });
+    if (!this.returnOnExit) process.exit(code);
+    return code;
   }
 
   /** Prepares a reactor: runs its _initialize, if it has one. */

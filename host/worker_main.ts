@@ -1,6 +1,7 @@
 // One guest instance in a worker thread (see workers.ts). Posts its WorkerResult and exits.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Sandbox } from './runtime.js';
+import { attach } from './component/load.js';
 import { TRAP_STATUS, type WorkerResult } from './workers.js';
 
 const d = workerData;
@@ -9,14 +10,18 @@ let sandbox: Sandbox | null = null;
 try {
   sandbox = new Sandbox({
     args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, connect: d.connect,
-    stopFlag: d.stopFlag,
+    stopFlag: d.stopFlag, sockets: d.sockets,
     ...(d.stopNotice !== undefined ? { stopNotice: d.stopNotice } : {}),
     ...(d.stdin !== undefined ? { stdin: d.stdin } : {}),
     ...(d.stdout !== undefined ? { stdout: d.stdout } : {}),
     ...(d.stderr !== undefined ? { stderr: d.stderr } : {}),
   });
-  const instance = new WebAssembly.Instance(d.module, sandbox.getImportObject());
-  result = { status: sandbox.start(instance) };
+  if (d.component !== undefined) {
+    result = { status: sandbox.startComponent(await attach(d.component.glue, d.component.modules)) };
+  } else {
+    const instance = new WebAssembly.Instance(d.module, sandbox.getImportObject());
+    result = { status: sandbox.start(instance) };
+  }
 } catch (e) {
   result = e instanceof WebAssembly.RuntimeError
     ? { status: TRAP_STATUS, trap: e.message }

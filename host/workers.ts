@@ -7,6 +7,8 @@ import * as libc from './native/libc.js';
 import { listenOn } from './listen.js';
 import { connectGrants } from './zerocopy/connect.js';
 import { O } from './native/platform.js';
+import type { Component } from './component/load.js';
+import type { SocketGrants } from './wasi2/sockets.js';
 
 export interface RunOptions {
   /** How many instances; default 1. */
@@ -20,6 +22,8 @@ export interface RunOptions {
   connect?: readonly string[];
   /** As SandboxOptions.grant. */
   grant?: readonly number[];
+  /** As SandboxOptions.sockets (components only). */
+  sockets?: SocketGrants;
   /** Host descriptors for the standard streams (default 0, 1, 2), or null. */
   stdin?: number | null;
   stdout?: number | null;
@@ -49,7 +53,8 @@ export interface Running extends Promise<number[]> {
   shutdown(graceMs?: number, signal?: number): Promise<number[]>;
 }
 
-export function run(module: WebAssembly.Module, options: RunOptions = {}): Running {
+/** Runs a core module, or a component (see loadComponent), in worker threads. */
+export function run(module: WebAssembly.Module | Component, options: RunOptions = {}): Running {
   const n = options.workers ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers must be a positive integer, not ${n}`);
   connectGrants(options.connect ?? []); // a bad address is an error here, before any worker starts
@@ -86,7 +91,8 @@ export function run(module: WebAssembly.Module, options: RunOptions = {}): Runni
   const done = Promise.all(Array.from({ length: n }, (_, i) => new Promise<number>((resolve) => {
     const w = new Worker(new URL('./worker_main.js', import.meta.url), {
       workerData: {
-        module, stopFlag, listen, grant: options.grant ?? [], connect: options.connect ?? [], stopNotice: notice?.read,
+        ...(module instanceof WebAssembly.Module ? { module } : { component: { glue: module.glue, modules: module.modules } }),
+        stopFlag, sockets: options.sockets, listen, grant: options.grant ?? [], connect: options.connect ?? [], stopNotice: notice?.read,
         args: options.args ?? [], env: options.env ?? {},
         preopens: options.preopens ?? {}, stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
       },

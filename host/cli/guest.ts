@@ -1,6 +1,7 @@
 // Loading a guest module and running guests in workers, for the commands that run one.
 import { readFileSync } from 'node:fs';
 import { run, type RunOptions } from '../workers.js';
+import type { Component } from '../component/load.js';
 import { UsageError } from './core.js';
 
 export function loadModule(path: string): WebAssembly.Module {
@@ -26,7 +27,7 @@ export function loadModule(path: string): WebAssembly.Module {
  * Returns the first non-zero status in worker order, or 0; with `stopIsClean`, a stop by
  * signal that every guest obeyed is 0 (a server asked to stop has done nothing wrong).
  */
-export async function runWorkers(module: WebAssembly.Module, options: RunOptions, stopIsClean: boolean): Promise<number> {
+export async function runWorkers(module: WebAssembly.Module | Component, options: RunOptions, stopIsClean: boolean): Promise<number> {
   let stoppedBy = 0;
   const running = run(module, {
     ...options,

@@ -5,12 +5,13 @@ import { Sandbox } from '../runtime.js';
 import { TRAP_STATUS } from '../workers.js';
 import { systemdListeners } from '../listen.js';
 import { UsageError, type Command } from './core.js';
+import { isComponentFile, runComponentFile } from './component.js';
 import { loadModule, runWorkers } from './guest.js';
 import { CONNECT, LISTEN, WORKERS, checkConnect, checkListen, parseDir, parseEnv, parseWorkers } from './options.js';
 
 export const runCommand: Command = {
   name: 'run',
-  summary: 'run a WebAssembly command (wasm32-wasi) in the sandbox',
+  summary: 'run a WebAssembly command (wasm32-wasi module or WASI 0.2 component) in the sandbox',
   operands: 'MODULE.wasm [ARGS...]',
   passThrough: true,
   options: {
@@ -23,7 +24,9 @@ export const runCommand: Command = {
   },
   notes: 'Options end at MODULE.wasm: what follows is the guest\'s argv, flags included.\n' +
     'The exit status is the guest\'s exit code (with workers, the first non-zero one in worker\n' +
-    'order); a trap exits with 134.',
+    'order); a trap exits with 134.\n' +
+    'A component is told from a core module by its header; a component binds to a --listen\n' +
+    'address to get that listener.',
 
   async run(values, operands) {
     const dirs = ((values.dir ?? []) as string[]).map(parseDir);
@@ -36,9 +39,10 @@ export const runCommand: Command = {
     if (trace && workers > 0) throw new UsageError('--trace cannot be combined with --workers');
     if (operands.length === 0) throw new UsageError('no module given');
     const [path, ...guestArgs] = operands;
-    const module = loadModule(path);
     const args = [path, ...guestArgs];
     const preopens = Object.fromEntries(dirs.map((d) => [d.guest, d.host]));
+    if (isComponentFile(path)) return runComponentFile({ path, args, env, preopens, listen, connect, workers, trace });
+    const module = loadModule(path);
     if (workers > 0) return runWorkers(module, { workers, args, env, preopens, listen, connect }, false);
     const sandbox = new Sandbox({ args, env, listen, connect, returnOnExit: true, trace: trace ? (line: string) => { writeSync(2, line); } : undefined });
     try {

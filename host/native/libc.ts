@@ -48,6 +48,9 @@ export const pread = sys<[fd: number, buf: Ptr, count: number, offset: bigint]>(
   'long pread64(int, void *, size_t, int64_t)');
 export const pwrite = sys<[fd: number, buf: Ptr, count: number, offset: bigint]>(
   'long pwrite64(int, const void *, size_t, int64_t)');
+/** pwritev2(2); with RWF_APPEND the offset is ignored and the bytes go to the end of the file. */
+export const pwritev2 = sys<[fd: number, iov: Ptr, iovcnt: number, offset: bigint, flags: number]>(
+  'long pwritev2(int, const void *, int, int64_t, int)');
 export const lseek = sys<[fd: number, offset: bigint | number, whence: number]>(
   'int64_t lseek64(int, int64_t, int)');
 export const ftruncate = sys<[fd: number, length: bigint]>('int ftruncate64(int, int64_t)');

@@ -99,6 +99,11 @@ export class FdTable {
     return e;
   }
 
+  /** The entry, or null: for hot paths that check everything else themselves. */
+  entryOrNull(fd: number): FdEntry | null {
+    return this.entries[fd >>> 0] ?? null;
+  }
+
   has(fd: number): boolean {
     return this.entries[fd >>> 0] !== undefined;
   }

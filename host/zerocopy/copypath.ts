@@ -15,8 +15,7 @@ import * as libc from '../native/libc.js';
 import { F, O } from '../native/platform.js';
 import { check, errno, fail, WasiError } from '../sandbox/errno.js';
 import type { FdEntry } from '../sandbox/fd_table.js';
-import type { Context } from '../sandbox/context.js';
-import { run } from './transfer.js';
+import { run, type OffsetAccess } from './transfer.js';
 
 export type Call = 'sendfile' | 'splice' | 'tee' | 'copy_file_range';
 
@@ -34,7 +33,7 @@ function privatePipe(): [number, number] {
   return [fds[0], fds[1]];
 }
 
-export function viaPipes(ctx: Context, call: Call, src: FdEntry, dst: FdEntry, nonblock: boolean, offIn: number,
+export function viaPipes(call: Call, src: FdEntry, dst: FdEntry, nonblock: boolean, offIn: OffsetAccess | null,
   len: bigint, op: (inFd: number, outFd: number) => number): number {
   const opened: number[] = [];
   try {
@@ -76,7 +75,7 @@ export function viaPipes(ctx: Context, call: Call, src: FdEntry, dst: FdEntry, n
     if (standIn) {
       giveBack(src, taken, consumed);
     } else if (call !== 'tee' && accepted < n) {
-      rewind(ctx, src, call, offIn, data!.subarray(accepted));
+      rewind(src, call, offIn, data!.subarray(accepted));
     }
     if (n > 0 && accepted === 0) fail(errno.again);
     return accepted;
@@ -120,9 +119,9 @@ function giveBack(src: FdEntry, taken: Uint8Array, consumed: number): void {
  * take: *offset moved back (it is guest memory the kernel advanced), else the file position,
  * else, for a source that cannot seek (a pipe, a socket), the bytes kept in its `pending`.
  */
-function rewind(ctx: Context, src: FdEntry, call: Call, offIn: number, rest: Uint8Array): void {
-  if (offIn !== 0 && call !== 'tee') {
-    ctx.mem.setU64(offIn, ctx.mem.i64(offIn) - BigInt(rest.length));
+function rewind(src: FdEntry, call: Call, offIn: OffsetAccess | null, rest: Uint8Array): void {
+  if (offIn !== null && call !== 'tee') {
+    offIn.set(offIn.get() - BigInt(rest.length));
     return;
   }
   const r = libc.lseek(src.hostFd, BigInt(-rest.length), SEEK_CUR);

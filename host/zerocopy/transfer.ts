@@ -63,8 +63,27 @@ export function run(src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => num
   }
 }
 
-/** A kernel descriptor with nothing the host must deliver first. */
-const kernel = (e: FdEntry): boolean => e.hostFd >= 0 && e.pending === null;
+/** A kernel descriptor with nothing the host must deliver first: the system call applies as is. */
+export const kernel = (e: FdEntry): boolean => e.hostFd >= 0 && e.pending === null;
+
+/**
+ * An offset the copying path reads and moves back itself (copypath.ts): preview1's lives in
+ * guest memory, a WASI 0.2 stream's in a host buffer. The kernel gets the same i64's address.
+ */
+export interface OffsetAccess {
+  get(): bigint;
+  set(value: bigint): void;
+}
+
+/** The loff_t at a guest address (0: none), for the copying path. */
+function guestOffset(mem: GuestMemory, ptr: number): OffsetAccess | null {
+  return ptr === 0 ? null : { get: () => mem.i64(ptr), set: (v) => mem.setU64(ptr, v) };
+}
+
+/** The loff_t in a host buffer (null: none), for the copying path. */
+export function hostBufferOffset(buf: Buffer | null): OffsetAccess | null {
+  return buf === null ? null : { get: () => buf.readBigInt64LE(0), set: (v) => buf.writeBigInt64LE(BigInt.asIntN(64, v), 0) };
+}
 
 /**
  * What the guest's descriptor number stands for in this call: the entry, or the errno the
@@ -104,9 +123,7 @@ function direct(ctx: Context, fd: number, rights: number): FdEntry | null {
 function general(ctx: Context, call: Call, inOp: Operand, outOp: Operand, nonblock: boolean, offIn: number,
   len: bigint, op: (inFd: number, outFd: number) => number): number {
   if (inOp.refusal === 0 && outOp.refusal === 0) {
-    const src = inOp.entry!, dst = outOp.entry!;
-    if (kernel(src) && kernel(dst)) return run(src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
-    return viaPipes(ctx, call, src, dst, nonblock, offIn, len, op);
+    return onEntries(call, inOp.entry!, outOp.entry!, nonblock, guestOffset(ctx.mem, offIn), len, op);
   }
   const r = withStandIns(inOp, outOp, op);
   if (r !== -EBADF) return check(r);
@@ -188,10 +205,52 @@ export function copy_file_range(ctx: Context, inFd: number, offIn: number, outFd
 /** pipe2(2), both ends close-on-exec on the host, both joining the guest's table. */
 export function pipe(ctx: Context, fdflags: number): [number, number] {
   if (fdflags & ~PIPE_NONBLOCK) fail(errno.inval);
+  const [r, w] = pipeEntries((fdflags & PIPE_NONBLOCK) !== 0);
+  return [ctx.fds.insert(r), ctx.fds.insert(w)];
+}
+
+// --- on table entries: what both ABIs reach ---------------------------------------------------
+// A WASI 0.2 host (host/wasi2) holds its streams' and descriptors' table entries and keeps its
+// offsets in host buffers; these run the same system calls, and the same copying path where
+// an end is a virtual file, as the preview1 calls above.
+
+/** The call on two entries the guest may use: the system call, or the copying path. */
+function onEntries(call: Call, src: FdEntry, dst: FdEntry, nonblock: boolean, offIn: OffsetAccess | null, len: bigint,
+  op: (inFd: number, outFd: number) => number): number {
+  if (kernel(src) && kernel(dst)) return run(src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
+  return viaPipes(call, src, dst, nonblock, offIn, len, op);
+}
+
+/** sendfile(2) from `src` at the i64 in `off` (a host buffer; null: the file position). */
+export function sendfileEntries(src: FdEntry, dst: FdEntry, off: Buffer | null, count: bigint): number {
+  return onEntries('sendfile', src, dst, false, hostBufferOffset(off), count, (i, o) => libc.sendfile(o, i, off, count));
+}
+
+/** splice(2) between entries, offsets as sendfileEntries'. */
+export function spliceEntries(src: FdEntry, offIn: Buffer | null, dst: FdEntry, offOut: Buffer | null, len: bigint,
+  flags: number): number {
+  return onEntries('splice', src, dst, (flags & SPLICE_F.NONBLOCK) !== 0, hostBufferOffset(offIn), len,
+    (i, o) => libc.splice(i, offIn, o, offOut, len, flags));
+}
+
+/** tee(2) between entries. */
+export function teeEntries(src: FdEntry, dst: FdEntry, len: bigint, flags: number): number {
+  return onEntries('tee', src, dst, (flags & SPLICE_F.NONBLOCK) !== 0, null, len, (i, o) => libc.tee(i, o, len, flags));
+}
+
+/** copy_file_range(2) between entries, offsets as sendfileEntries'. */
+export function copyFileRangeEntries(src: FdEntry, offIn: Buffer | null, dst: FdEntry, offOut: Buffer | null, len: bigint,
+  flags: number): number {
+  return onEntries('copy_file_range', src, dst, false, hostBufferOffset(offIn), len,
+    (i, o) => libc.copy_file_range(i, offIn, o, offOut, len, flags));
+}
+
+/** A kernel pipe's two ends as table entries, close-on-exec, not yet in a table. */
+export function pipeEntries(nonblock: boolean): [read: FdEntry, write: FdEntry] {
   const fds = new Int32Array(2);
-  check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | (fdflags & PIPE_NONBLOCK ? O.NONBLOCK : 0)));
+  check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | (nonblock ? O.NONBLOCK : 0)));
   const entry = (hostFd: number) => new FdEntry(hostFd, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0);
-  return [ctx.fds.insert(entry(fds[0])), ctx.fds.insert(entry(fds[1]))];
+  return [entry(fds[0]), entry(fds[1])];
 }
 
 /**
@@ -203,8 +262,12 @@ export function pipe(ctx: Context, fdflags: number): [number, number] {
 export function sock_cork(ctx: Context, fd: number, enable: number): void {
   const e = ctx.fds.getUnrevoked(fd, 0);
   if (enable !== 0 && enable !== 1) fail(errno.inval);
+  corkEntry(e, enable === 1);
+}
+
+export function corkEntry(e: FdEntry, enable: boolean): void {
   if (e.hostFd < 0) fail(errno.notsock);
-  const v = new Int32Array([enable]);
+  const v = new Int32Array([enable ? 1 : 0]);
   check(libc.setsockopt(e.hostFd, 6 /* IPPROTO_TCP */, 3 /* TCP_CORK */, new Uint8Array(v.buffer), 4));
 }
 

@@ -1,0 +1,66 @@
+// Running a component's wasi:cli/run export in a sandbox, and what its end means: 0 when run
+// returns ok, 1 when it returns err (wasi:cli/exit says the same of exit(err)), the status of
+// exit or of a stop, and a trap propagates (the CLI prints it and exits 134).
+import type { Context } from '../sandbox/context.js';
+import { ComponentExit } from '../wasi2/host.js';
+import { wasi2Imports, type Wasi2Options } from '../wasi2/imports.js';
+import type { Component } from './load.js';
+
+const RUN = 'wasi:cli/run@0.2';
+
+/**
+ * --trace for components: each canonical-ABI call into the host, as the core code makes it,
+ * `wasi:filesystem/types@0.2.3 [method]descriptor.open-at(3, 0, 1114120, 9, 0, 1, 1113968) = 0`
+ * (the arguments are the lowered core values: handles, pointers, lengths). Only imports named
+ * by an interface are wrapped; nothing is wrapped when tracing is off.
+ */
+function traceCore(imports: WebAssembly.Imports, sink: (line: string) => void): WebAssembly.Imports {
+  const out: WebAssembly.Imports = {};
+  for (const [module, fns] of Object.entries(imports ?? {})) {
+    if (!module.includes(':')) { out[module] = fns; continue; }
+    const wrapped: Record<string, unknown> = {};
+    for (const [name, fn] of Object.entries(fns)) {
+      if (typeof fn !== 'function') { wrapped[name] = fn; continue; }
+      wrapped[name] = (...args: unknown[]) => {
+        const call = `${module} ${name}(${args.map(String).join(', ')})`;
+        try {
+          const r = (fn as (...a: unknown[]) => unknown)(...args);
+          sink(`${call}${r === undefined ? '' : ` = ${String(r)}`}\n`);
+          return r;
+        } catch (e) {
+          sink(`${call} = ${e instanceof ComponentExit ? `exit ${e.code}` : 'trap'}\n`);
+          throw e;
+        }
+      };
+    }
+    out[module] = wrapped as WebAssembly.ModuleImports;
+  }
+  return out;
+}
+
+/** Instantiates the component over `ctx` and runs it; returns its exit status. */
+export interface RunComponentOptions extends Wasi2Options {
+  /** Receives one line per call the component makes to the host (see traceCore). */
+  trace?: (line: string) => void;
+}
+
+export function runComponent(ctx: Context, component: Component, options: RunComponentOptions = {}): number {
+  try {
+    const trace = options.trace;
+    const exports = component.instantiate((name) => {
+      const m = component.modules[name];
+      if (m === undefined) throw new Error(`the component's glue asks for ${name}, which it did not produce`);
+      return m;
+    }, wasi2Imports(ctx, options), trace === undefined ? undefined
+      : (module, imports) => new WebAssembly.Instance(module, traceCore(imports, trace)));
+    const run = (Object.entries(exports).find(([k]) => k.startsWith(RUN))?.[1] ?? exports.run) as { run?: () => void } | undefined;
+    if (typeof run?.run !== 'function') throw new TypeError('the component exports no wasi:cli/run (it is not a command)');
+    run.run();
+    return 0;
+  } catch (e) {
+    if (e instanceof ComponentExit) return e.code;
+    // jco's glue throws its ComponentError for an `err` result of an export.
+    if (e instanceof Error && e.constructor.name === 'ComponentError') return 1;
+    throw e;
+  }
+}

@@ -1,0 +1,183 @@
+// Components end to end: telling them from core modules, `componentize`, `run` on a
+// component (the same output as the core module, exit statuses kept), and the example server
+// moving a file with zerocopy.sendfile through the WIT interface, in this thread and in workers.
+import { suite } from './helpers/suite.js';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { wasmKind } from '../host/component/format.js';
+import { loadComponent } from '../host/component/load.js';
+import { boundPort, run } from '../host/index.js';
+import { listenOn } from '../host/listen.js';
+import * as libc from '../host/native/libc.js';
+import { CLI, GUESTS, ROOT, runCli, tempDir } from './helpers/guest.js';
+
+const EXAMPLE = join(ROOT, 'examples', 'send_file_component', 'send_file.wasm');
+const FILES = join(ROOT, 'test', 'fixtures', 'c', 'files.wasm');
+const SUITE = join(ROOT, '..', 'shared', 'wasi-testsuite', 'tests');
+const work = tempDir('wzc-component-');
+const cache = join(work, 'cache');
+
+// ---------------------------------------------------------------------------------------
+const format = suite('telling a component from a core module');
+
+const HEADERS: [string, number[], string | null][] = [
+  ['a core module', [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], 'module'],
+  ['a component', [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00], 'component'],
+  ['not wasm', [0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00], null],
+  ['a core module of an unknown version', [0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00], null],
+  ['too short', [0x00, 0x61, 0x73, 0x6d], null],
+];
+for (const [what, bytes, kind] of HEADERS) {
+  format(`${what}: ${kind ?? 'neither'}`, () => assert.is(wasmKind(new Uint8Array(bytes)), kind));
+}
+format('the example and a componentized program are components; the guests are modules', () => {
+  assert.is(wasmKind(readFileSync(EXAMPLE)), 'component');
+  assert.is(wasmKind(readFileSync(FILES)), 'module');
+});
+format.run();
+
+// ---------------------------------------------------------------------------------------
+const cli = suite('componentize and run', { timeout: 120_000 });
+cli.before(() => { process.env.WASM_ZEROCOPY_CACHE = cache; });
+cli.after(() => { delete process.env.WASM_ZEROCOPY_CACHE; });
+
+cli('a module importing zerocopy is refused, saying why and pointing at the WIT interface', () => {
+  const r = runCli(['componentize', join(GUESTS, 'zcat.wasm'), '-o', join(work, 'zcat.wasm')]);
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^wasm-zerocopy: cannot componentize .*zcat\.wasm: it imports the zerocopy module/);
+  assert.match(r.stderr, /adapter, which keeps them private/);
+  assert.match(r.stderr, /wasm-zerocopy:zerocopy\/zerocopy@0\.1\.0 \(wit\/zerocopy\.wit\)/);
+  assert.is(r.stderr.trim().split('\n').length, 1);
+  assert.not.ok(existsSync(join(work, 'zcat.wasm')));
+});
+
+cli('a component is not componentized again; -o is required', () => {
+  const again = runCli(['componentize', EXAMPLE, '-o', join(work, 'x.wasm')]);
+  assert.is(again.status, 2);
+  assert.match(again.stderr, /is a component already/);
+  const noOut = runCli(['componentize', FILES]);
+  assert.is(noOut.status, 2);
+  assert.match(noOut.stderr, /-o OUT\.wasm is required\nusage: wasm-zerocopy componentize/);
+});
+
+cli('a C program runs as a component with the same output as the core module', () => {
+  const component = join(work, 'files.wasm');
+  const made = runCli(['componentize', FILES, '-o', component]);
+  assert.is(made.status, 0, made.stderr);
+  assert.is(wasmKind(readFileSync(component)), 'component');
+  const outputs = [FILES, component].map((m) => {
+    const dir = tempDir('wzc-files-');
+    try {
+      const r = runCli(['run', '--dir', `${dir}::/d`, m, '/d']);
+      assert.is(r.status, 0, r.stderr);
+      return r.stdout;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  assert.ok(outputs[0].length > 200, outputs[0]);
+  assert.fixture(outputs[1], outputs[0]);
+});
+
+const exitCase = join(SUITE, 'assemblyscript', 'testsuite', 'wasm32-wasip1', 'proc_exit-failure.wasm');
+cli('proc_exit keeps its status through componentize; --portable reports any failure as 1, as the adapter does', () => {
+  assert.ok(existsSync(exitCase), `missing ${exitCase}`);
+  for (const [flags, status] of [[[], 33], [['--portable'], 1]] as const) {
+    const out = join(work, `exit${status}.wasm`);
+    const made = runCli(['componentize', ...flags, exitCase, '-o', out]);
+    assert.is(made.status, 0, made.stderr);
+    assert.is(runCli(['run', out]).status, status);
+  }
+});
+
+cli('a trap in a component is one line and status 134', () => {
+  const component = join(work, 'trap.wasm');
+  assert.is(runCli(['componentize', join(GUESTS, 'trap.wasm'), '-o', component]).status, 0);
+  const r = runCli(['run', component]);
+  assert.is(r.status, 134, r.stderr);
+  assert.match(r.stderr, /^wasm-zerocopy: .*trap\.wasm: trap: unreachable\n$/);
+});
+cli.run();
+
+// ---------------------------------------------------------------------------------------
+const example = suite('the example server (WIT sendfile)', { timeout: 120_000 });
+
+/** Reads everything a connection to `port` sends. */
+function fetch(port: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = connect(port, '127.0.0.1');
+    s.on('data', (c) => chunks.push(c));
+    s.on('end', () => resolve(Buffer.concat(chunks)));
+    s.on('error', reject);
+    s.setTimeout(20_000, () => { s.destroy(); reject(new Error('no data for 20 s')); });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const payload = Buffer.alloc(3 * 1024 * 1024 + 17);
+for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + (i >> 12)) & 0xff;
+example.before(() => { writeFileSync(join(work, 'payload.bin'), payload); });
+
+example('under `run`, it serves the file to each client, moved by sendfile (the trace shows the calls)', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'run', '--trace', '--listen', `127.0.0.1:${port}`, '--dir', `${work}::/`,
+    EXAMPLE, `127.0.0.1:${port}`, 'payload.bin', '2'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WASM_ZEROCOPY_CACHE: cache } });
+  let stderr = '';
+  child.stderr.on('data', (c) => { stderr += c; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    // The listener exists once the guest has bound it; until then connections are refused.
+    const deadline = Date.now() + 60_000;
+    while (!stderr.includes('finish-listen')) {
+      if (Date.now() > deadline) throw new Error(`the server did not listen: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (let i = 0; i < 2; i++) assert.ok((await fetch(port)).equals(payload), `client ${i + 1} got other bytes`);
+    assert.is(await exited, 0, stderr.slice(-2000));
+  } finally {
+    child.kill();
+  }
+  assert.match(stderr, /client: 3145745 bytes sent with sendfile/);
+  assert.match(stderr, /wasm-zerocopy:zerocopy\/zerocopy@0\.1\.0 sendfile\(/);
+  assert.not.match(stderr, /\[method\]output-stream\.write\(/);
+});
+
+example('through run() in two workers sharing one listener, each serves a client', async () => {
+  const component = await loadComponent(readFileSync(EXAMPLE), { cacheDir: cache });
+  const listener = listenOn('127.0.0.1:0');
+  try {
+    const port = boundPort(listener);
+    const running = run(component, {
+      workers: 2, listen: [listener], preopens: { '/': work },
+      args: ['send_file.wasm', `127.0.0.1:${port}`, 'payload.bin', '1'], stderr: null,
+    });
+    const got = await Promise.all([fetch(port), fetch(port)]);
+    for (const g of got) assert.ok(g.equals(payload));
+    assert.equal(await running, [0, 0]);
+  } finally {
+    libc.close(listener);
+  }
+});
+
+example('a bind to an address the host did not grant is refused', () => {
+  const r = runCli(['run', EXAMPLE, '127.0.0.1:9', 'payload.bin']);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /no directory was given|cannot bind/);
+  const bound = runCli(['run', '--dir', `${work}::/`, EXAMPLE, '127.0.0.1:9', 'payload.bin']);
+  assert.is(bound.status, 1, bound.stderr);
+  assert.match(bound.stderr, /send_file: cannot bind \(was the address given with --listen\?\)/);
+});
+
+example.after(() => rmSync(work, { recursive: true, force: true }));
+example.run();
