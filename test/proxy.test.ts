@@ -516,6 +516,8 @@ cli('wasm-zerocopy proxy relays, logs, and stops cleanly on SIGTERM', async () =
   const child = spawn(process.execPath, [CLI, 'proxy', '--listen', `127.0.0.1:${port}`, '--to', up.to, '--workers', '2'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const reap = () => child.kill('SIGKILL'); // a test past its deadline must not leave it running
+  process.once('exit', reap);
   let out = '', err = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { err += d; });
@@ -533,6 +535,7 @@ cli('wasm-zerocopy proxy relays, logs, and stops cleanly on SIGTERM', async () =
     closeSync(listenOn(`127.0.0.1:${port}`)); // the port is free again
   } finally {
     child.kill('SIGKILL');
+    process.off('exit', reap);
     await close(up.server);
   }
 });
@@ -546,6 +549,8 @@ cli('out of descriptors, the proxy neither spins nor stops: it refuses what it c
   const child = spawn('sh', ['-c', 'ulimit -n 100 && exec "$0" "$@"', process.execPath, CLI, 'proxy',
     '--listen', `127.0.0.1:${port}`, '--to', up.to], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const reap = () => child.kill('SIGKILL'); // a test past its deadline must not leave it running
+  process.once('exit', reap);
   let out = '', err = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { err += d; });
@@ -577,6 +582,7 @@ cli('out of descriptors, the proxy neither spins nor stops: it refuses what it c
   } finally {
     for (const h of holders) h.destroy();
     child.kill('SIGKILL');
+    process.off('exit', reap);
     await close(up.server);
   }
 });
