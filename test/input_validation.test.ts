@@ -14,6 +14,7 @@ import { ProcExit } from '../host/sandbox/context.js';
 import { FILE_RIGHTS } from '../host/sandbox/rights.js';
 import { PREVIEW1_FUNCTIONS } from '../host/wasi/preview1.js';
 import { Caller, SIGNATURES, kindsOf, tcpPair, type Module } from './helpers/imports.js';
+import { boundPort, listenOn } from '../host/listen.js';
 import { ROOT, openFds, tempDir } from './helpers/guest.js';
 
 const END = Caller.PAGES * 65536;
@@ -22,7 +23,12 @@ const FILE = 4, SOCKET = 5, PEER = 6; // guest descriptors: see caller()
 const RW = BigInt(FILE_RIGHTS); // every right a regular file can have
 const FUNCTIONS = (Object.keys(SIGNATURES) as Module[]).flatMap((m) => Object.keys(SIGNATURES[m]).map((n) => [m, n] as const));
 
-interface World { top: string; jail: string; canary: string; canaryMtime: number; sockets: [number, number] }
+interface World {
+  top: string; jail: string; canary: string; canaryMtime: number; sockets: [number, number];
+  /** A listener on 127.0.0.1 whose address the guest is granted (sock_connect), as text. */
+  listener: number; granted: string;
+}
+let grantedNow = '';
 function world(): World {
   const top = tempDir('wzc-val-');
   const jail = join(top, 'jail');
@@ -35,10 +41,13 @@ function world(): World {
   symlinkSync(canary, join(jail, 'abs'));
   const sockets = tcpPair();
   libc.write(sockets[1], Buffer.from('hello'), 5); // something for sock_recv to read
-  return { top, jail, canary, canaryMtime: statSync(canary).mtimeMs, sockets };
+  const listener = listenOn('127.0.0.1:0');
+  grantedNow = `127.0.0.1:${boundPort(listener)}`;
+  return { top, jail, canary, canaryMtime: statSync(canary).mtimeMs, sockets, listener, granted: grantedNow };
 }
 function dispose(w: World): void {
   for (const s of w.sockets) libc.close(s);
+  libc.close(w.listener);
   rmSync(w.top, { recursive: true, force: true });
 }
 
@@ -48,7 +57,7 @@ function dispose(w: World): void {
  */
 function caller(w: World): Caller {
   const sink = { write: (b: Uint8Array) => b.length };
-  const c = new Caller({ args: ['guest', 'arg'], env: { A: '1' }, preopens: { '/sandbox': w.jail },
+  const c = new Caller({ args: ['guest', 'arg'], env: { A: '1' }, preopens: { '/sandbox': w.jail }, connect: [w.granted],
     stdin: { read: () => 0 }, stdout: sink, stderr: sink });
   try {
     const [p, l] = c.str('file.txt', 0x7000);
@@ -122,7 +131,11 @@ const VALID: Record<string, (c: Caller) => unknown[]> = {
   tee: (c) => [c.pipe(true, 0x7800)[0], c.pipe(true, 0x7800)[1], 1n, 2, SAFE], pipe: () => [4, SAFE],
   copy_file_range: (c) => { c.dv.setBigInt64(SAFE + 8, 20n, true); return [FILE, SAFE, FILE, SAFE + 8, 1n, 0, SAFE + 16]; },
   sock_cork: () => [SOCKET, 1], sock_peername: () => [SOCKET, SAFE, 64, SAFE + 64],
+  sock_connect: (c) => [...c.str(granted(c), 0x7400), 4, SAFE], sock_error: () => [SOCKET, SAFE],
+  pipe_set_size: (c) => [c.pipe(true, 0x7800)[0], 1 << 20, SAFE],
 };
+/** The address the current world's caller was granted (VALID gets only the caller). */
+const granted = (_c: Caller): string => grantedNow;
 function iov(c: Caller, buf = SAFE + 0x100, len = 1): number {
   c.dv.setUint32(0x4000, buf, true);
   c.dv.setUint32(0x4004, len, true);
@@ -334,6 +347,8 @@ const RANGE: [string, (c: Caller) => number, string][] = [
   ['sock_accept with an unknown flag', (c) => c.wasi.sock_accept(SOCKET, 1, SAFE), 'inval'],
   ['pipe with an fdflag other than nonblock', (c) => c.zc.pipe(1, SAFE), 'inval'],
   ['sock_cork with enable 2', (c) => c.zc.sock_cork(SOCKET, 2), 'inval'],
+  ['sock_connect with an fdflag other than nonblock', (c) => c.zc.sock_connect(...c.str(granted(c), 0x7400), 1, SAFE), 'inval'],
+  ['pipe_set_size with size 0xffffffff', (c) => c.zc.pipe_set_size(c.pipe(true, 0x7800)[0], 0xffffffff, SAFE), 'perm'],
 ];
 
 for (const [what, op, expected] of RANGE) {

@@ -1,6 +1,7 @@
 // What every import of one guest instance works on, and how a guest is ended.
 import type { FdTable } from './fd_table.js';
 import type { GuestMemory } from './memory.js';
+import type { ConnectGrant } from '../zerocopy/connect.js';
 
 export interface Context {
   readonly mem: GuestMemory;
@@ -21,6 +22,8 @@ export interface Context {
    * unwinding cut short by the stack limit is a RangeError, not a ProcExit).
    */
   exitStatus: number | null;
+  /** The addresses zerocopy.sock_connect may reach (--connect); none when absent. */
+  readonly connect?: readonly ConnectGrant[];
 }
 
 // `(module (func (export "trap") unreachable))`: a trap raised by wasm code itself.

@@ -38,6 +38,7 @@ export const SIGNATURES: Readonly<Record<'wasi_snapshot_preview1' | 'zerocopy', 
   zerocopy: {
     sendfile: 'f f p I p', splice: 'f p f p I i p', tee: 'f f I i p', pipe: 'i p',
     copy_file_range: 'f p f p I i p', sock_cork: 'f i', sock_peername: 'f p n p',
+    sock_connect: 'p n i p', sock_error: 'f p', pipe_set_size: 'f i p',
   },
 };
 
