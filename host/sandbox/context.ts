@@ -1,7 +1,16 @@
 // What every import of one guest instance works on, and how a guest is ended.
 import type { FdTable } from './fd_table.js';
 import type { GuestMemory } from './memory.js';
-import type { ConnectGrant } from '../zerocopy/connect.js';
+
+/** One address a guest may connect to (zerocopy/connect.ts builds them from the host's text). */
+export interface ConnectGrant {
+  /** The text exactly as granted, the only spelling sock_connect accepts. */
+  readonly text: string;
+  readonly bytes: Uint8Array;
+  readonly family: 4 | 6;
+  /** Its struct sockaddr, built once from the host's text. */
+  readonly addr: Buffer;
+}
 
 export interface Context {
   readonly mem: GuestMemory;

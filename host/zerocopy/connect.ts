@@ -8,7 +8,7 @@
 // grant's sockaddr is built once, from the host's text, never from the guest's.
 import * as libc from '../native/libc.js';
 import { F, O } from '../native/platform.js';
-import { ProcExit, type Context } from '../sandbox/context.js';
+import { ProcExit, type ConnectGrant, type Context } from '../sandbox/context.js';
 import { check, errno, fail, fromLinux } from '../sandbox/errno.js';
 import { FILETYPE } from '../sandbox/rights.js';
 import { parseListen, sockaddr } from '../listen.js';
@@ -22,14 +22,7 @@ export const CONNECT_NONBLOCK = 4;
 /** A blocking connect waits in slices of this length, reading the stop flag after each (as poll_oneoff). */
 const STOP_SLICE_NS = 100_000_000n;
 
-/** One address a guest may connect to. */
-export interface ConnectGrant {
-  /** The text exactly as granted, the only spelling sock_connect accepts. */
-  readonly text: string;
-  readonly bytes: Uint8Array;
-  readonly family: 4 | 6;
-  readonly addr: Buffer;
-}
+export type { ConnectGrant } from '../sandbox/context.js';
 
 /**
  * Parses the granted addresses (IPv4:PORT or [IPv6]:PORT, as listeners'); throws an Error with
