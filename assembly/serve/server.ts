@@ -17,7 +17,7 @@ import {
 import { sock_accept } from "../wasi/sock";
 import { sendfile, sock_cork, errno, Offset } from "../zerocopy";
 import * as raw from "../zerocopy/bindings";
-import { Request, MAX_HEAD, emptyLines, headEnd, rescanFrom, parse, H } from "./parser";
+import { Request, MAX_HEAD, Method, emptyLines, headEnd, rescanFrom, parse, H } from "./parser";
 import { Response, respond } from "./response";
 import { tick, monoNow } from "./clock";
 import * as log from "./log";
@@ -295,8 +295,14 @@ function answer(c: Conn): bool {
   }
 }
 
+/**
+ * Marks `r` as a head that was never parsed (too large, or not finished in time): every field
+ * is set, since the Request is reused and one left from an earlier request (a HEAD method)
+ * would change the answer.
+ */
 function tooLarge(r: Request, len: u32, status: u16): void {
   r.error = status;
+  r.method = Method.OTHER;
   r.keepAlive = false;
   r.count = 0;
   r.start = 0;
