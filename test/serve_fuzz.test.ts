@@ -129,6 +129,7 @@ fuzz(`${CONNECTIONS} connections of pipelined random and mutated requests get ex
         answered += check(p.bytes, got, `seed ${SEED}, connection ${p.i}`);
       } catch (e) {
         next = plan.length; // the first failure is the one to read: start no more
+        if (traps.length) throw new Error(`the guest trapped (${traps.join('; ')}); then ${(e as Error).message}`);
         throw e;
       }
       sent += p.requests;
