@@ -35,6 +35,16 @@ const shots = tempDir('wzc-browser-');
 // ---------------------------------------------------------------------------------------
 const browse = suite('serve: a real browser on the example site', { timeout: 120_000 });
 
+// The checks below read pixels with helpers/png.ts: it must read the site's own image right.
+browse('the PNG reader decodes the site\'s image: 192 x 96, an orange box on a blue-green gradient', () => {
+  const png = readPng(readFileSync(join(SITE, 'pipe.png')));
+  assert.equal([png.width, png.height], [192, 96]);
+  const [r, g, b] = pixel(png, 30, 48);
+  assert.ok(r > 200 && g > 150 && g < 200 && b < 80, `rgb(${r}, ${g}, ${b})`);
+  const [r2, g2, b2] = pixel(png, 96, 90);
+  assert.ok(b2 > r2 && g2 > r2, `rgb(${r2}, ${g2}, ${b2})`);
+});
+
 if (!existsSync(CHROMIUM)) {
   browse.skip(`headless Chromium loads the example site (no chromium at ${CHROMIUM}; set CHROMIUM to another path)`);
 } else {
