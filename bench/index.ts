@@ -7,6 +7,8 @@
 //     The receiver is a separate process (bench/sink.ts) timing accept-to-EOF.
 // (c), (d) the seed server against C, host-direct and Node servers: one 256 MiB transfer,
 //     and connections per second on 4 KiB with 64 clients (bench/servers.ts).
+// (e) `wasm-zerocopy serve` against nginx, Bun and Node + sirv: keep-alive load and a 1 GiB
+//     download (bench/http.ts; --http-workers=N, default 1).
 //
 // `--only=a,c` runs some sections; `--quick` fewer and shorter rounds.
 //
@@ -22,6 +24,7 @@ import { join } from 'node:path';
 import * as libc from '../host/native/libc.js';
 import { Sandbox } from '../host/index.js';
 import { ROOT, compileC, median, pairedRatio, rounds, spread } from './common.js';
+import { httpBench } from './http.js';
 import { serverBench } from './servers.js';
 import { Sink } from './sink.js';
 
@@ -29,7 +32,7 @@ const GUEST = join(ROOT, 'build', 'guests', 'bench_guest.wasm');
 const quick = process.argv.includes('--quick');
 /** `--only a,c`: run only those sections (the file for (c) is written by (b)'s setup). */
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const only = new Set((onlyArg ?? 'a,b,c,d').split(','));
+const only = new Set((onlyArg ?? 'a,b,c,d,e').split(','));
 const CALL_ROUNDS = quick ? 3 : 9;
 const CALLS = quick ? 50_000 : 200_000;
 /** A transfer takes tens of milliseconds, short enough to be disturbed: many rounds. */
@@ -218,6 +221,7 @@ async function main(): Promise<void> {
       console.log('(c), (d): skipped: the server bench needs a C compiler (cc) for its client and its C baseline');
     }
   }
+  if (only.has('e')) await httpBench({ work, quick });
   console.log(`load average at end: ${load()}`);
 }
 
