@@ -488,9 +488,10 @@ function turn(): void {
   }
   newTurn();
 
-  // Answer what is ready, expire what waited too long, and compact the list in place.
-  let kept = 0;
-  for (let i = 0; i < conns.length; i++) {
+  // Answer what is ready and expire what waited too long. A closed connection's place takes
+  // the last one (not yet looked at in this pass), so that the others keep theirs and their
+  // subscriptions stay the same from one poll_oneoff to the next (a host may then skip them).
+  for (let i = 0; i < conns.length;) {
     const c = unchecked(conns[i]);
     let open = !c.gone;
     if (open && c.ready) {
@@ -501,8 +502,9 @@ function turn(): void {
       expire(c);
       open = false;
     }
-    if (open) unchecked(conns[kept++] = c);
-    else closeConn(c);
+    if (open) { i++; continue; }
+    closeConn(c);
+    const last = conns.pop();
+    if (i < conns.length) unchecked(conns[i] = last);
   }
-  conns.length = kept;
 }
