@@ -178,13 +178,14 @@ fuzz('afterwards a normal request works, nothing went to stderr, every connectio
   assert.is(r.body.toString(), DOCROOT['index.html']);
   assert.is(s.errors(), '');
   // Server and clients close their ends once each exchange ends: back to the listeners alone.
-  await waitFor(`the sockets to be closed (${sockets()} open, ${socketsBefore} before)`, () => sockets() === socketsBefore, 10_000);
+  await waitFor(`the sockets to be closed (${sockets()} open, ${socketsBefore} before)`, () => sockets() <= socketsBefore, 10_000);
   assert.equal(await s.stop(), [0]);
   assert.equal(traps, []);
   await s.close();
   closed = true;
   await new Promise((r) => setTimeout(r, 200));
-  assert.equal(openFds(), fdsBefore);
+  // Leaks are descriptors that appeared and stayed (others' may close meanwhile, in a full run).
+  assert.equal(openFds().filter((fd) => !fdsBefore.includes(fd)), []);
 });
 
 fuzz.after(async () => { if (s && !closed) await s.close(); });
