@@ -12,6 +12,8 @@
 //     core module and from C (bench/components.ts).
 // (g) the proxy guest against HAProxy with splice, a Node pipe proxy and no proxy: one 1 GiB
 //     stream, and connections per second for 4 KiB exchanges (bench/proxy.ts).
+// (h) `wasm-zerocopy serve` against nginx, Bun and Node + sirv: keep-alive load and a 1 GiB
+//     download (bench/http.ts; --http-workers=N, default 1).
 //
 // `--only=a,c` runs some sections; `--quick` fewer and shorter rounds.
 //
@@ -27,6 +29,7 @@ import { join } from 'node:path';
 import * as libc from '../host/native/libc.js';
 import { Sandbox } from '../host/index.js';
 import { ROOT, compileC, median, pairedRatio, rounds, spread } from './common.js';
+import { httpBench } from './http.js';
 import { serverBench } from './servers.js';
 import { proxyBench } from './proxy.js';
 import * as components from './components.js';
@@ -36,7 +39,7 @@ const GUEST = join(ROOT, 'build', 'guests', 'bench_guest.wasm');
 const quick = process.argv.includes('--quick');
 /** `--only a,c`: run only those sections (the file for (c) is written by (b)'s setup). */
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const only = new Set((onlyArg ?? 'a,b,c,d,e,f,g').split(','));
+const only = new Set((onlyArg ?? 'a,b,c,d,e,f,g,h').split(','));
 const CALL_ROUNDS = quick ? 3 : 9;
 const CALLS = quick ? 50_000 : 200_000;
 /** A transfer takes tens of milliseconds, short enough to be disturbed: many rounds. */
@@ -244,6 +247,7 @@ async function main(): Promise<void> {
     if (servers) await proxyBench({ work, load: loadExe, cServer, quick });
     else console.log('(g): skipped: the proxy bench needs a C compiler (cc) for its client and its upstream');
   }
+  if (only.has('h')) await httpBench({ work, quick });
   console.log(`load average at end: ${load()}`);
 }
 
