@@ -37,7 +37,8 @@ export function parseListen(spec: string): ListenAddress {
   return { host, port, family };
 }
 
-function sockaddr(a: ListenAddress): Buffer {
+/** struct sockaddr_in or sockaddr_in6 (ip(7), ipv6(7)) for a parsed address. */
+export function sockaddr(a: ListenAddress): Buffer {
   if (a.family === 4) {
     const b = Buffer.alloc(16);
     b.writeUInt16LE(AF_INET, 0);

@@ -10,7 +10,7 @@ let result: WorkerResult;
 let sandbox: Sandbox | null = null;
 try {
   sandbox = new Sandbox({
-    args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, stopFlag: d.stopFlag, sockets: d.sockets,
+    args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, connect: d.connect, stopFlag: d.stopFlag, sockets: d.sockets,
     maxFds: d.maxFds, ownedFds: d.owned,
     ...(d.trace !== undefined ? { trace: (line: string) => { writeSync(d.trace, `[worker ${d.worker}] ${line}`); } } : {}),
     ...(d.tracePort !== undefined ? { trace: (line: string) => { d.tracePort.postMessage(line); } } : {}),

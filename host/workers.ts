@@ -8,6 +8,7 @@ import { F, O } from './native/platform.js';
 import { DEFAULT_FD_LIMIT, closeOwned, ownedSlots } from './sandbox/fd_table.js';
 import { requestStop } from './sandbox/interrupt.js';
 import { listenOn } from './listen.js';
+import { connectGrants } from './zerocopy/connect.js';
 import type { Component } from './component/load.js';
 import type { SocketGrants } from './wasi2/sockets.js';
 
@@ -20,6 +21,8 @@ export interface RunOptions {
   preopens?: Readonly<Record<string, string>>;
   /** As SandboxOptions.listen; created once, shared by every worker. */
   listen?: readonly (string | number)[];
+  /** As SandboxOptions.connect: the addresses every worker may connect to. */
+  connect?: readonly string[];
   /** As SandboxOptions.grant. */
   grant?: readonly number[];
   /** As SandboxOptions.sockets (components only). */
@@ -74,6 +77,7 @@ export interface Running extends Promise<number[]> {
 export function run(module: WebAssembly.Module | Component, options: RunOptions = {}): Running {
   const n = options.workers ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers must be a positive integer, not ${n}`);
+  connectGrants(options.connect ?? []); // a bad address is an error here, before any worker starts
   const owned: number[] = [];
   let listen: number[];
   try {
@@ -122,7 +126,7 @@ export function run(module: WebAssembly.Module | Component, options: RunOptions 
     const w = new Worker(new URL('./worker_main.js', import.meta.url), {
       workerData: {
         ...(module instanceof WebAssembly.Module ? { module } : { component: { glue: module.glue, modules: module.modules } }),
-        stopFlag, sockets: options.sockets, listen, grant: options.grant ?? [], stopNotice: notice?.read,
+        stopFlag, sockets: options.sockets, listen, grant: options.grant ?? [], connect: options.connect ?? [], stopNotice: notice?.read,
         args, env: options.env ?? {},
         preopens: options.preopens ?? {}, stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
         maxFds, owned: ownedFds,

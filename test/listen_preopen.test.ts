@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { download } from './helpers/clients.js';
 import { join } from 'node:path';
 import { boundPort, errno } from '../host/index.js';
 import { listenOn } from '../host/listen.js';
@@ -59,24 +60,6 @@ prestat.run();
 // ---------------------------------------------------------------------------------------
 const cguest = suite('a C guest with --listen opens its files with fopen()');
 
-/** Reads one whole response from 127.0.0.1:port, retrying while the server starts. */
-async function download(port: number): Promise<string> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const s = connect(port, '127.0.0.1');
-        let got = '';
-        s.on('data', (d) => { got += d; });
-        s.on('close', () => resolve(got));
-        s.on('error', reject);
-      });
-    } catch (e) {
-      if (attempt >= 100) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 cguest('under --workers 2, each worker fopen()s the file from its --dir for every client it accepts', async () => {
   const dir = tempDir();
   const text = 'served by fopen() beside a listener\n';
@@ -92,7 +75,7 @@ cguest('under --workers 2, each worker fopen()s the file from its --dir for ever
   child.stderr.on('data', (d) => { err += d; });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
-    for (let i = 0; i < 6; i++) assert.is(await download(port), text, `client ${i + 1}`);
+    for (let i = 0; i < 6; i++) assert.is((await download(port)).toString(), text, `client ${i + 1}`);
     assert.is(await exited, 0, err);
     assert.is(err, '');
     assert.is(out, `sent ${text.length} bytes\n`.repeat(6));

@@ -2,6 +2,7 @@
 // or throws a UsageError naming the flag.
 import { closeSync, constants, openSync } from 'node:fs';
 import { parseListen } from '../listen.js';
+import { connectGrants } from '../zerocopy/connect.js';
 import { InputError, UsageError, systemError, type OptionSpec } from './core.js';
 
 export const LISTEN: OptionSpec = {
@@ -9,6 +10,10 @@ export const LISTEN: OptionSpec = {
   help: 'a TCP listener for the guest at descriptor 3, 4, ... ([IPv6]:PORT too; "systemd" for\nthe sockets of systemd socket activation); the guest gets LISTEN_FDS=<count>',
 };
 export const MAX_FDS: OptionSpec = { type: 'string', value: 'N', help: 'the guest may hold at most N descriptors (default 1024): then mfile' };
+export const CONNECT: OptionSpec = {
+  type: 'string', multiple: true, value: 'HOST:PORT',
+  help: 'let the guest open TCP connections to this address, and to no other ([IPv6]:PORT too)',
+};
 export const WORKERS: OptionSpec = { type: 'string', value: 'N', help: 'run N instances in worker threads, sharing the listeners' };
 
 export interface DirSpec { host: string; guest: string }
@@ -45,6 +50,16 @@ export function checkListen(spec: string): string {
     parseListen(spec);
   } catch (e) {
     throw new UsageError(`--listen ${(e as Error).message}`);
+  }
+  return spec;
+}
+
+/** --connect HOST:PORT (and --to): an address a guest may connect to, checked before anything starts. */
+export function checkConnect(spec: string, flag = '--connect'): string {
+  try {
+    connectGrants([spec]);
+  } catch (e) {
+    throw new UsageError(`${flag} ${(e as Error).message}`);
   }
   return spec;
 }

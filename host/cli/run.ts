@@ -7,7 +7,7 @@ import { systemdListeners } from '../listen.js';
 import { InputError, UsageError, type Command } from './core.js';
 import { isComponentFile, runComponentFile } from './component.js';
 import { checkCommand, loadModule, runWorkers } from './guest.js';
-import { LISTEN, MAX_FDS, WORKERS, checkListen, parseDir, parseEnv, parseMaxFds, parseWorkers } from './options.js';
+import { CONNECT, LISTEN, MAX_FDS, WORKERS, checkConnect, checkListen, parseDir, parseEnv, parseMaxFds, parseWorkers } from './options.js';
 
 export const runCommand: Command = {
   name: 'run',
@@ -18,6 +18,7 @@ export const runCommand: Command = {
     dir: { type: 'string', multiple: true, value: 'HOST[::GUEST]', help: 'preopen host directory HOST for the guest, named GUEST (default: HOST)' },
     env: { type: 'string', multiple: true, value: 'NAME=VALUE', help: 'give the guest an environment variable (it sees none of the host\'s)' },
     listen: LISTEN,
+    connect: CONNECT,
     workers: WORKERS,
     'max-fds': MAX_FDS,
     trace: { type: 'boolean', help: 'print each call the guest makes, with its arguments and results, on stderr\n(with --workers, each line prefixed with [worker N])' },
@@ -33,6 +34,7 @@ export const runCommand: Command = {
     const env = Object.fromEntries(((values.env ?? []) as string[]).map(parseEnv));
     // "systemd": the sockets of socket activation (LISTEN_FDS, LISTEN_PID), checked before the guest starts.
     const listen: (string | number)[] = ((values.listen ?? []) as string[]).flatMap((l): (string | number)[] => (l === 'systemd' ? systemdListeners() : [checkListen(l)]));
+    const connect = ((values.connect ?? []) as string[]).map((c) => checkConnect(c));
     const workers = values.workers === undefined ? 0 : parseWorkers(values.workers as string);
     const maxFds = values['max-fds'] === undefined ? undefined : parseMaxFds(values['max-fds'] as string);
     const trace = values.trace === true;
@@ -40,11 +42,11 @@ export const runCommand: Command = {
     const [path, ...guestArgs] = operands;
     const args = [path, ...guestArgs];
     const preopens = Object.fromEntries(dirs.map((d) => [d.guest, d.host]));
-    if (isComponentFile(path)) return runComponentFile({ path, args, env, preopens, listen, workers, trace });
+    if (isComponentFile(path)) return runComponentFile({ path, args, env, preopens, listen, connect, workers, trace });
     const module = loadModule(path);
     checkCommand(module, path);
-    if (workers > 0) return runWorkers(module, { workers, args, env, preopens, listen, maxFds, trace }, false);
-    const sandbox = new Sandbox({ args, env, listen, maxFds, returnOnExit: true, trace: trace ? (line: string) => { writeSync(2, line); } : undefined });
+    if (workers > 0) return runWorkers(module, { workers, args, env, preopens, listen, connect, maxFds, trace }, false);
+    const sandbox = new Sandbox({ args, env, listen, connect, maxFds, returnOnExit: true, trace: trace ? (line: string) => { writeSync(2, line); } : undefined });
     try {
       for (const d of dirs) sandbox.preopen(d.guest, d.host);
       try {

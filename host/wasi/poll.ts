@@ -27,6 +27,7 @@
 //   read: a guest must not make the host allocate in proportion to a count it chose (the
 //   per-subscription state here is bounded by it, and no object is made per subscription).
 import * as libc from '../native/libc.js';
+import { openFilesLimit } from '../limits.js';
 import { check, errno, fail, WasiError } from '../sandbox/errno.js';
 import { ProcExit, type Context } from '../sandbox/context.js';
 import type { FdEntry, FdTable } from '../sandbox/fd_table.js';
@@ -37,14 +38,12 @@ import { statFd } from './stat.js';
 
 const FIONREAD = 0x541b; // asm-generic ioctls, the same on x86-64 and arm64
 const EINTR = 4, ENOSYS = 38;
-const RLIMIT_NOFILE = 7; // asm-generic/resource.h, the same on x86-64 and arm64
 /**
- * The most subscriptions whatever RLIMIT_NOFILE says (Linux's default fs.nr_open), and the
- * count below which the limit is not read (getrlimit costs ~1 us through koffi; 1024 is the
- * usual soft limit): a process with a lower limit still lets a guest poll 1024, which bounds
- * the memory just as well.
+ * The count below which RLIMIT_NOFILE is not read (getrlimit costs ~1 us through koffi; 1024
+ * is the usual soft limit): a process with a lower limit still lets a guest poll 1024, which
+ * bounds the memory just as well. Above it the bound is openFilesLimit(), at most 2^20.
  */
-const MAX_SUBSCRIPTIONS = 1 << 20, MIN_LIMIT = 1024;
+const MIN_LIMIT = 1024;
 const SIZE = SUBSCRIPTION.SIZE;
 /**
  * A guest blocked here must still see Sandbox.stop (which guard.ts checks only between
@@ -55,7 +54,6 @@ const STOP_SLICE_NS = 100_000_000n;
 const clockNow = Buffer.alloc(16);
 const timeout = Buffer.alloc(16);
 const count = Buffer.alloc(4);
-const rlimit = Buffer.alloc(16);
 /** False once epoll_pwait2 answered ENOSYS (Linux before 5.11). */
 let pwait2 = true;
 
@@ -95,12 +93,6 @@ function epollWait(set: PollSet, wait: bigint | null): number {
   return libc.epoll_wait(set.epfd, epollEvents, max, Math.min(ms, 0x7fffffff));
 }
 
-function readLimit(): number {
-  if (libc.getrlimit(RLIMIT_NOFILE, rlimit) < 0) return MIN_LIMIT;
-  const cur = rlimit.readBigUInt64LE(0);
-  return cur > BigInt(MAX_SUBSCRIPTIONS) ? MAX_SUBSCRIPTIONS : Math.max(MIN_LIMIT, Number(cur));
-}
-
 function now(clock: number): bigint {
   if (libc.clock_gettime(clock, clockNow) < 0) fail(errno.inval);
   return clockNow.readBigInt64LE(0) * 1_000_000_000n + clockNow.readBigInt64LE(8);
@@ -125,7 +117,7 @@ function pollSet(fds: FdTable): PollSet {
 /** Writes the events for the subscriptions at `inPtr` into `outPtr`; returns how many. */
 export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: number): number {
   if (n === 0) fail(errno.inval);
-  if (n > MIN_LIMIT && n > readLimit()) fail(errno.inval);
+  if (n > MIN_LIMIT && n > openFilesLimit()) fail(errno.inval);
   // Both ranges are checked before anything is read; nothing below can grow memory, so the
   // view stays valid for the whole call.
   ctx.mem.check(outPtr, n * EVENT.SIZE);

@@ -45,6 +45,7 @@ export const TRACE_PARAMS: Readonly<Record<string, string>> = {
   splice: 'fd_in *off_in fd_out *off_out len flags *ret_moved', tee: 'fd_in fd_out len flags *ret_copied',
   pipe: 'fdflags *ret_fds', copy_file_range: 'fd_in *off_in fd_out *off_out len flags *ret_copied',
   sock_cork: 'fd enable', sock_peername: 'fd *buf buf_len *ret_len',
+  sock_connect: '*addr addr_len fdflags *ret_fd', sock_error: 'fd *ret_errno', pipe_set_size: 'fd size *ret_size',
 };
 
 /** Paths that are outputs: decoded after the call, from the buffer the call filled. */
@@ -67,6 +68,7 @@ const OUTPUTS: Readonly<Record<string, Readonly<Record<string, Out>>>> = {
   sendfile: { offset: 'inout', ret_sent: 'u64' }, splice: { off_in: 'inout', off_out: 'inout', ret_moved: 'u64' },
   tee: { ret_copied: 'u64' }, pipe: { ret_fds: 'fds' },
   copy_file_range: { off_in: 'inout', off_out: 'inout', ret_copied: 'u64' }, sock_peername: { buf: 'text', ret_len: 'u32' },
+  sock_connect: { ret_fd: 'u32' }, sock_error: { ret_errno: 'u16' }, pipe_set_size: { ret_size: 'u32' },
 };
 
 /** What the trace reads of guest memory (a GuestMemory); each read may throw (a bad pointer). */
@@ -136,8 +138,9 @@ export function traced(module: string, imports: Imports, sink: (line: string) =>
       const shown = (after: boolean, before?: string[]) => args.map((a, i) => {
         const p = params[i] ?? `arg${i}`;
         const bare = p.replace(/^[*-]/, '');
-        if (p.endsWith('path') && params[i + 1] === `${bare}_len` && (after || !outputPath)) {
-          // A path longer than any the kernel takes prints as its pointer, never decoded.
+        if ((p.endsWith('path') || p === '*addr') && params[i + 1] === `${bare}_len` && (after || !outputPath)) {
+          // A path (or sock_connect's address text) longer than any the kernel takes prints as
+          // its pointer, never decoded.
           const text = attempt(() => mem.path(Number(a), Number(args[i + 1]) >>> 0));
           if (text !== null) return `${bare}=${JSON.stringify(text)}`;
         }

@@ -15,14 +15,24 @@ export function freePort(host = '127.0.0.1'): number {
   return port;
 }
 
-/** Everything the server sends until it closes; retries a refused connection for up to 10 s. */
-export async function download(port: number, host = '127.0.0.1', send?: string): Promise<Buffer> {
+/**
+ * Everything the server sends until it closes (after sending `send`, if given), or its first
+ * `limit` bytes, after which the client hangs up; retries a refused connection for up to 10 s,
+ * so that it may race a server's start.
+ */
+export async function download(port: number, host = '127.0.0.1', send?: string, limit = Infinity): Promise<Buffer> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await new Promise<Buffer>((resolve, reject) => {
         const s = connect(port, host, () => { if (send !== undefined) s.write(send); });
         const bufs: Buffer[] = [];
-        s.on('data', (d) => bufs.push(d));
+        let got = 0;
+        s.on('data', (d) => {
+          bufs.push(d);
+          got += d.length;
+          if (got >= limit) { s.destroy(); resolve(Buffer.concat(bufs)); }
+        });
+        // 'close', not 'end': the descriptor is gone by then, which leak checks rely on.
         s.on('close', () => resolve(Buffer.concat(bufs)));
         s.on('error', reject);
       });
