@@ -4,7 +4,7 @@ import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { boundPort, errno, run } from '../host/index.js';
@@ -12,6 +12,8 @@ import { listenOn } from '../host/listen.js';
 import * as libc from '../host/native/libc.js';
 import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli, tempDir } from './helpers/guest.js';
 import { Caller } from './helpers/imports.js';
+import { holdClients, startCli, type HeldClient } from './helpers/clients.js';
+import { openFilesLimit } from '../host/limits.js';
 
 const SERVER = join(GUESTS, 'send_file.wasm');
 
@@ -284,6 +286,88 @@ cli('send-file out of descriptors pauses accepting instead of spinning, and reco
     for (const fd of holders) libc.close(fd);
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The socket descriptors process `pid` holds (proc(5): /proc/PID/fd links read "socket:[inode]"). */
+function socketsOf(pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try { if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++; } catch { /* closed meanwhile */ }
+  }
+  return n;
+}
+
+/** Waits, polling every 20 ms, until `cond` holds; after `ms`, throws with what `why` says. */
+async function until(cond: () => boolean, ms: number, why: () => string): Promise<void> {
+  for (const end = Date.now() + ms; !cond();) {
+    if (Date.now() > end) throw new Error(`gave up after ${ms} ms: ${why()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+cli('send-file holds more than 1024 connections at once by default, and still serves a new client', async () => {
+  // Its guest's default limit is the process's RLIMIT_NOFILE (host/limits.ts), not the
+  // sandbox's 1024. HELD clients take the file and keep their side open, so the server
+  // lingers on every one of them (--linger 600): all are open in the guest at once.
+  const HELD = 1200;
+  if (openFilesLimit() < 2 * HELD) {
+    process.stdout.write(`\n  skipped: ${HELD} held connections need RLIMIT_NOFILE >= ${2 * HELD} (ulimit -Hn), not ${openFilesLimit()}\n`);
+    return;
+  }
+  const dir = tempDir('wzc-sf-');
+  const data = pattern(1000);
+  writeFileSync(join(dir, 'file'), data);
+  const port = freePort();
+  const p = startCli(['send-file', '--listen', `127.0.0.1:${port}`, '--linger', '600', join(dir, 'file')]);
+  let held: HeldClient[] = [];
+  try {
+    await p.waitFor(/^serving /m);
+    held = await holdClients(port, HELD);
+    await until(() => held.every((c) => c.ended), 30_000,
+      () => `${held.filter((c) => c.ended).length} of ${HELD} held clients served; stderr: ${p.err}`);
+    assert.ok(held.every((c) => c.bytes === data.length), 'a held client got a short file');
+    assert.ok(socketsOf(p.child.pid!) > HELD, `the server holds ${socketsOf(p.child.pid!)} sockets, not all ${HELD} connections`);
+    const got = await fetch(port);
+    assert.ok(got.equals(data), `the client after them got ${got.length} bytes`);
+    assert.is((p.out.match(/client #\d+ 127\.0\.0\.1:\d+: 1000 bytes in /g) ?? []).length, HELD + 1);
+    assert.is(p.err, '', 'the guest ran out of descriptors');
+    p.child.kill('SIGTERM');
+    assert.is(await p.exited, 0);
+  } finally {
+    for (const c of held) c.socket.destroy();
+    p.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, { timeout: 90_000 });
+
+cli('send-file --max-fds N bounds the guest: past N descriptors accept answers mfile and the rest wait', async () => {
+  const dir = tempDir('wzc-sf-');
+  writeFileSync(join(dir, 'file'), pattern(1000));
+  const port = freePort();
+  const p = startCli(['send-file', '--listen', `127.0.0.1:${port}`, '--linger', '600', '--max-fds', '16', join(dir, 'file')]);
+  let held: HeldClient[] = [];
+  try {
+    await p.waitFor(/^serving /m);
+    held = await holdClients(port, 20);
+    await p.waitFor(/^send_file: accept: mfile; pausing accepts for 100 ms at a time$/m, 10_000, 'err');
+    await new Promise((r) => setTimeout(r, 300));
+    // stdio, the listener and the file take 5 of the 16: 11 clients are held, 9 wait.
+    assert.is(held.filter((c) => c.ended).length, 11);
+  } finally {
+    for (const c of held) c.socket.destroy();
+    p.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+cli('send-file and serve take --max-fds from 3 to 2^20, else a one-line usage error', () => {
+  for (const cmd of [['send-file', join(ROOT, 'examples', 'hello.txt')], ['serve', ROOT]]) {
+    for (const bad of ['2', '0', '1048577', 'many', '']) {
+      const r = runCli([cmd[0], '--max-fds', bad, cmd[1]]);
+      assert.is(r.status, 2, `${cmd[0]} --max-fds ${bad}`);
+      assert.match(r.stderr, new RegExp(`^wasm-zerocopy: --max-fds ${bad}: expected a count from 3 to 1048576\nusage: `), bad);
+    }
   }
 });
 

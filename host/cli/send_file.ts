@@ -7,7 +7,8 @@ import * as libc from '../native/libc.js';
 import { F, O } from '../native/platform.js';
 import { InputError, UsageError, systemError, type Command } from './core.js';
 import { loadModule, runWorkers } from './guest.js';
-import { LISTEN, WORKERS, checkListen, parseTimeout, parseWorkers } from './options.js';
+import { openFilesLimit } from '../limits.js';
+import { LISTEN, MAX_FDS, WORKERS, checkListen, parseMaxFds, parseTimeout, parseWorkers } from './options.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 /** As nginx's send_timeout. */
@@ -24,6 +25,7 @@ export const sendFileCommand: Command = {
     workers: WORKERS,
     timeout: { type: 'string', value: 'SECONDS', help: `disconnect a client that takes no byte for this long (default ${DEFAULT_TIMEOUT_S})` },
     linger: { type: 'string', value: 'SECONDS', help: `after the last byte, wait this long for the client to close (default ${DEFAULT_LINGER_S})` },
+    'max-fds': { ...MAX_FDS, help: 'each worker\'s guest may hold at most N descriptors (default: the process\'s\nRLIMIT_NOFILE); a connection holds one' },
   },
   notes: 'SIGINT or SIGTERM stop it cleanly.',
 
@@ -32,6 +34,8 @@ export const sendFileCommand: Command = {
     const workers = values.workers === undefined ? 1 : parseWorkers(values.workers as string);
     const timeout = values.timeout === undefined ? DEFAULT_TIMEOUT_S : parseTimeout(values.timeout as string);
     const linger = values.linger === undefined ? DEFAULT_LINGER_S : parseTimeout(values.linger as string, '--linger');
+    // A server holds a descriptor per client: bounded by the process's limit (host/limits.ts).
+    const maxFds = values['max-fds'] === undefined ? openFilesLimit() : parseMaxFds(values['max-fds'] as string);
     if (operands.length === 0) throw new UsageError('send-file needs a FILE');
     if (operands.length > 1) throw new UsageError(`send-file takes one FILE, not also ${operands[1]}`);
     const file = operands[0];
@@ -48,7 +52,7 @@ export const sendFileCommand: Command = {
         `fetch it with:  curl --http0.9 -s -o copy http://${shown[0]}/   or:  nc -d ${shown[0].replace(/^\[?(.*?)\]?:(\d+)$/, '$1 $2')} > copy\n` +
         'stop with Ctrl-C\n');
       return await runWorkers(module, {
-        workers, args: (w) => guestArgs(timeout, linger, workers, w), listen: listeners, grant: [fd],
+        workers, args: (w) => guestArgs(timeout, linger, workers, w), listen: listeners, grant: [fd], maxFds,
       }, true);
     } finally {
       for (const l of listeners) closeSync(l);
