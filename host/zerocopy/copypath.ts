@@ -15,7 +15,7 @@ import * as libc from '../native/libc.js';
 import { F, O } from '../native/platform.js';
 import { check, errno, fail, WasiError } from '../sandbox/errno.js';
 import type { FdEntry } from '../sandbox/fd_table.js';
-import { run, type OffsetAccess } from './transfer.js';
+import { run, type OffsetAccess } from './kernel.js';
 
 export type Call = 'sendfile' | 'splice' | 'tee' | 'copy_file_range';
 
