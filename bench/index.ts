@@ -1,12 +1,14 @@
-// npm run bench [-- --quick] [-- --only=a,b,c,d,e,f,g]: the cost of the sandbox, as ratios against baselines measured in
+// npm run bench [-- --quick] [-- --only=a,b,c,d,e,f,g,h]: the cost of the sandbox, as ratios against baselines measured in
 // the same run. Not a test: nothing here asserts a time.
 //
-// (a) one sendfile(count = 0): made by a guest, by the host directly through koffi, and by C.
+// (a) one sendfile(count = 0), layer by layer (bench/layers.ts): C, koffi alone, the host through
+//     koffi, the guest calling an empty import, the same through the guard, and the real import.
 // (b) one 256 MiB file-to-TCP transfer over loopback: guest sendfile, host-direct sendfile,
 //     Node's fs.createReadStream().pipe(socket), and a read/write copy through guest memory.
 //     The receiver is a separate process (bench/sink.ts) timing accept-to-EOF.
-// (c), (d) the seed server against C, host-direct and Node servers: one 256 MiB transfer,
-//     and connections per second on 4 KiB with 64 clients (bench/servers.ts).
+// (c), (d) the seed server against C (poll and epoll), host-direct and Node servers: one
+//     256 MiB transfer, and connections per second on 4 KiB with 64 clients, with 4 clients,
+//     and with 1,000 and 10,000 idle connections held open (bench/servers.ts).
 // (e), (f) components (WASI 0.2): one host call through jco's glue against a core module's,
 //     and the file-to-TCP transfer from a component on this host, on preview2-shim, from the
 //     core module and from C (bench/components.ts).
@@ -21,21 +23,19 @@
 // from round to round so that no case always follows the same neighbour; times are medians
 // over rounds, and each ratio is the median of the per-round ratios: a case is compared with
 // the baseline measured next to it, which cancels load that changes slowly during the run.
-import { execFileSync } from 'node:child_process';
 import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as libc from '../host/native/libc.js';
-import { Sandbox } from '../host/index.js';
-import { ROOT, compileC, median, pairedRatio, rounds, spread } from './common.js';
+import { compileC, median, pairedRatio, rounds, spread } from './common.js';
+import { layerCases, runGuest } from './layers.js';
 import { httpBench } from './http.js';
 import { serverBench } from './servers.js';
 import { proxyBench } from './proxy.js';
 import * as components from './components.js';
 import { Sink } from './sink.js';
 
-const GUEST = join(ROOT, 'build', 'guests', 'bench_guest.wasm');
 const quick = process.argv.includes('--quick');
 /** `--only a,c`: run only those sections (the file for (c) is written by (b)'s setup). */
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -49,53 +49,16 @@ const SIZE = 256 * 1024 * 1024;
 const GOAL = 0.97;
 
 const work = mkdtempSync(join(tmpdir(), 'wzc-bench-'));
-const module = new WebAssembly.Module(readFileSync(GUEST));
-
-/**
- * Runs the bench guest with `out` and `in` granted as descriptors 3 and 4; returns its stdout.
- * The descriptors are asked for only once the instance exists, so that setting up the sandbox
- * is not counted in a transfer the receiver times from accept(2).
- */
-function runGuest(args: string[], fds: () => [outFd: number, inFd: number]): string {
-  let stdout = '';
-  const sandbox = new Sandbox({
-    args: ['bench_guest', ...args],
-    stdout: { write: (b) => { stdout += Buffer.from(b).toString(); return b.length; } },
-  });
-  try {
-    const instance = new WebAssembly.Instance(module, sandbox.getImportObject());
-    const [outFd, inFd] = fds();
-    if (sandbox.grant(outFd) !== 3 || sandbox.grant(inFd) !== 4) throw new Error('unexpected descriptor numbers');
-    const status = sandbox.start(instance);
-    if (status !== 0) throw new Error(`bench guest ${args.join(' ')} exited ${status}`);
-    return stdout;
-  } finally {
-    sandbox.close();
-  }
-}
 
 // --- (a) per-call cost -------------------------------------------------------------------
 async function perCall(cExe: string | null): Promise<Record<string, number[]>> {
   const src = join(work, 'small');
-  const fd = openSync(src, 'w');
-  writeSync(fd, 'x');
-  closeSync(fd);
+  writeFileSync(src, 'x');
   // A regular file at EOF: sendfile(count = 0) returns 0 at once, so each call is all overhead.
   const inFd = openSync(src, 'r');
   const outFd = openSync('/dev/null', 'w');
-  const cases: Record<string, () => number> = {
-    // Timed inside the guest with clock_time_get around the loop (bench_guest.ts, "calls").
-    guest: () => Number(runGuest(['calls', String(CALLS)], () => [outFd, inFd])),
-    'host-direct (koffi)': () => {
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < CALLS; i++) if (libc.sendfile(outFd, inFd, null, 0) !== 0) throw new Error('sendfile failed');
-      return Number(process.hrtime.bigint() - t0) / CALLS;
-    },
-  };
-  // C is faster per call: more calls, for a comparable time and a steadier clock.
-  if (cExe) cases.C = () => Number(execFileSync(cExe, [src, '/dev/null', String(CALLS * 4)], { encoding: 'utf8' }));
   try {
-    return await rounds(CALL_ROUNDS, cases);
+    return await rounds(CALL_ROUNDS, layerCases(inFd, outFd, CALLS, cExe, src));
   } finally {
     closeSync(inFd);
     closeSync(outFd);
@@ -177,8 +140,8 @@ const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 function reportCalls(a: Record<string, number[]>): void {
   const host = a['host-direct (koffi)'], c = a.C;
-  console.log(`(a) one sendfile(count = 0), regular file -> /dev/null: ${CALL_ROUNDS} rounds of ${CALLS} calls` +
-    (c ? ` (C: ${CALLS * 4})` : ''));
+  console.log(`(a) one sendfile(count = 0), regular file -> /dev/null, layer by layer (bench/layers.ts): ` +
+    `${CALL_ROUNDS} rounds of ${CALLS} calls` + (c ? ` (C: ${CALLS * 4})` : ''));
   console.log('| caller | ns/call | min-max | ratio to host-direct | ratio to C |');
   console.log('|---|---:|---:|---:|---:|');
   for (const [name, ns] of Object.entries(a)) {
@@ -186,9 +149,16 @@ function reportCalls(a: Record<string, number[]>): void {
       `${c ? pairedRatio(ns, c).toFixed(2) : 'no cc'} |`);
   }
   if (!c) console.log('| C | - | - | - | no C compiler |');
-  const overhead = median(a.guest.map((g, i) => g - host[i]));
-  console.log(`guest overhead per call over host-direct: ${overhead.toFixed(0)} ns` +
-    (c ? `; over C: ${median(a.guest.map((g, i) => g - c[i])).toFixed(0)} ns` : '') + '\n');
+  // Each layer's price is the difference of two cases measured in the same round.
+  const diff = (x: number[], y: number[]): string => median(x.map((v, i) => v - y[i])).toFixed(0);
+  const koffi = a['koffi, no system call'], empty = a['wasm -> JS, empty import'], guarded = a['+ guard'];
+  console.log(`layers (ns per call): wasm -> JS call ${median(empty).toFixed(0)} (with the guest's loop), ` +
+    `guard ${diff(guarded, empty)}, decoding and lookups ${median(a.guest.map((g, i) => g - guarded[i] - host[i])).toFixed(0)}, ` +
+    `koffi ${median(koffi).toFixed(0)}, koffi's sendfile binding over abs(3) + the system call ${diff(host, koffi)}` +
+    (c ? ` (C's system call ${median(c).toFixed(0)})` : ''));
+  const ratio = pairedRatio(a.guest, host);
+  console.log(`goal: guest per-call cost <= 1.3x host-direct: ${ratio.toFixed(2)}x (${ratio <= 1.3 ? 'met' : 'not met'} in this run); ` +
+    `guest overhead over host-direct: ${diff(a.guest, host)} ns` + (c ? `; over C: ${diff(a.guest, c)} ns` : '') + '\n');
 }
 
 function reportStream(b: Record<string, number[]>, sinkExe: string | null): void {
@@ -212,18 +182,19 @@ async function main(): Promise<void> {
   const sinkExe = compileC(work, 'sink');
   const loadExe = compileC(work, 'load');
   const cServer = compileC(work, 'send_file');
+  const cEpoll = compileC(work, 'send_file_epoll');
   console.log(`wasm-zerocopy bench${quick ? ' (--quick)' : ''}: cases interleaved in rotating order; ` +
     'times are medians over rounds, ratios medians of per-round ratios');
   console.log(`C compiler: ${callsExe ? 'cc' : 'none (no C row in (a); Node receiver in (b); no (c) and (d))'}; ` +
     `load average at start: ${load()}\n`);
 
   if (only.has('a')) reportCalls(await perCall(callsExe));
-  const servers = loadExe !== null && cServer !== null;
+  const servers = loadExe !== null && cServer !== null && cEpoll !== null;
   const file = only.has('b') || only.has('f') || (only.has('c') && servers) ? bigFile() : '';
   if (only.has('b')) reportStream(await throughput(sinkExe, file), sinkExe);
   if (only.has('c') || only.has('d')) {
     if (servers) {
-      await serverBench({ work, load: loadExe, cServer, bigFile: file, bigSize: SIZE, quick, sections: only });
+      await serverBench({ work, load: loadExe, cServer, cEpoll, bigFile: file, bigSize: SIZE, quick, sections: only });
     } else {
       console.log('(c), (d): skipped: the server bench needs a C compiler (cc) for its client and its C baseline');
     }

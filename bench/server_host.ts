@@ -3,13 +3,12 @@
 // the same system calls through the runtime's own koffi bindings (host/native/libc.ts) with
 // no sandbox in between. What the guest costs over this is the price of WebAssembly and WASI.
 //
-// usage: node build/bench/server_host.js PORT FILE
+// usage: node build/bench/server_host.js PORT FILE [LINGER_MS]
 import { fstatSync, openSync, writeSync } from 'node:fs';
 import * as libc from '../host/native/libc.js';
 import { listenOn } from '../host/listen.js';
 
 const TICK_MS = 200;              // poll wakes at least this often
-const LINGER_NS = 5_000_000_000n; // how long a finished connection waits for the client
 const TIMEOUT_NS = 60_000_000_000n; // a client that takes nothing this long is closed
 const ACCEPT_PAUSE_NS = 100_000_000n; // how long accepting pauses after accept failed
 const F_SETFL = 4, O_NONBLOCK = 0o4000, SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000;
@@ -18,7 +17,8 @@ const POLLIN = 1, POLLOUT = 4, SHUT_WR = 1, EAGAIN = 11;
 class Conn {
   /** off_t for sendfile(2)'s offset pointer: the kernel reads and advances it. */
   readonly offset = new BigInt64Array(1);
-  readonly offsetPtr = new Uint8Array(this.offset.buffer);
+  /** Its address, taken once: the runtime passes sendfile an address too (libc.ts). */
+  readonly offsetPtr = libc.addressOf(this.offset);
   draining = false;
   ready = true;
   start = process.hrtime.bigint();
@@ -31,9 +31,11 @@ class Conn {
   }
 }
 
-const [port, path] = process.argv.slice(2);
+const [port, path, lingerMs] = process.argv.slice(2);
+/** How long a finished connection waits for the client. */
+const LINGER_NS = BigInt(lingerMs ?? 5000) * 1_000_000n;
 if (!port || !path) {
-  process.stderr.write('usage: server_host PORT FILE\n');
+  process.stderr.write('usage: server_host PORT FILE [LINGER_MS]\n');
   process.exit(2);
 }
 const file = openSync(path, 'r');

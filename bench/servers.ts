@@ -5,8 +5,12 @@
 // one line per client to /dev/null; the client is bench/c/load.c, another process.
 //
 // (c) one 256 MiB transfer: time from connect(2) to EOF at the client, bytes checked.
-// (d) connections per second on a 4 KiB file with 64 clients at once, each connection read
-//     to EOF and its byte count checked; a round is a fixed window.
+// (d) connections per second on a 4 KiB file, each connection read to EOF and its byte count
+//     checked; a round is a fixed window. Three tables: 64 clients at once; 4 clients (each
+//     connection waits on the server's loop); and 64 clients while 1,000 or 10,000 idle
+//     connections are held open (bench/c/load.c `hold`), where the C baseline that matters
+//     is the one with epoll (bench/c/send_file_epoll.c), the best C does with many idle peers.
+//     For (d) the servers linger an hour after the last byte, so held connections stay open.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -21,8 +25,9 @@ export interface ServerBenchOptions {
   work: string;
   /** The compiled bench/c/load.c. */
   load: string;
-  /** The compiled bench/c/send_file.c. */
+  /** The compiled bench/c/send_file.c (poll) and bench/c/send_file_epoll.c. */
   cServer: string;
+  cEpoll: string;
   /** The 256 MiB file (b) already wrote, page cache warm. */
   bigFile: string;
   bigSize: number;
@@ -31,16 +36,19 @@ export interface ServerBenchOptions {
   sections: Set<string>;
 }
 
-const GUEST = 'seed server (guest)', HOST = 'host-direct (koffi)';
+const GUEST = 'seed server (guest)', HOST = 'host-direct (koffi)', EPOLL = 'C (epoll)', NODE = 'node net + createReadStream';
 
-/** How to start each server on PORT serving FILE. */
-const servers: Record<string, (port: number, file: string, c: string) => string[]> = {
-  [GUEST]: (port, file) =>
-    [process.execPath, join(ROOT, 'build/host/cli.js'), 'send-file', '--listen', `127.0.0.1:${port}`, file],
-  C: (port, file, c) => [c, String(port), file],
-  [HOST]: (port, file) => [process.execPath, join(ROOT, 'build/bench/server_host.js'), String(port), file],
-  'node net + createReadStream': (port, file) => [process.execPath, join(ROOT, 'build/bench/server_node.js'), String(port), file],
+/** How to start each server on PORT serving FILE, lingering `linger` ms after the last byte. */
+const servers: Record<string, (port: number, file: string, o: ServerBenchOptions, linger: number) => string[]> = {
+  [GUEST]: (port, file, _, linger) => [process.execPath, join(ROOT, 'build/host/cli.js'), 'send-file',
+    '--listen', `127.0.0.1:${port}`, '--linger', String(linger / 1000), file],
+  C: (port, file, o, linger) => [o.cServer, String(port), file, String(linger)],
+  [EPOLL]: (port, file, o, linger) => [o.cEpoll, String(port), file, String(linger)],
+  [HOST]: (port, file, _, linger) => [process.execPath, join(ROOT, 'build/bench/server_host.js'), String(port), file, String(linger)],
+  [NODE]: (port, file) => [process.execPath, join(ROOT, 'build/bench/server_node.js'), String(port), file],
 };
+/** The linger of (c), as send-file's default; (d) lingers an hour so that held connections stay. */
+const LINGER_MS = 5000, HELD_LINGER_MS = 3_600_000;
 
 /** A port free right now: bound to 0 and released (nothing else runs on this loopback). */
 export function freePort(): Promise<number> {
@@ -75,14 +83,15 @@ export function cpuNs(r: { proc: ChildProcess }): number {
 /** One sample: what the client measured, and the server's CPU time per unit of work. */
 interface Sample { value: number; cpu: number }
 
-/** Starts every server on its own port serving `file`; resolves once each has served it once. */
-async function startAll(file: string, size: number, o: ServerBenchOptions): Promise<Record<string, Running>> {
+/** Starts the named servers, each on its own port serving `file`; resolves once each has served it once. */
+async function startAll(names: string[], file: string, size: number, o: ServerBenchOptions,
+  linger: number): Promise<Record<string, Running>> {
   const started: Record<string, Running> = {};
   const devnull = openSync('/dev/null', 'w');
   try {
-    for (const [name, argv] of Object.entries(servers)) {
+    for (const name of names) {
       const port = await freePort();
-      const cmd = argv(port, file, o.cServer);
+      const cmd = servers[name](port, file, o, linger);
       const proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', devnull, 'inherit'] });
       const r: Running = { proc, port, exited: null };
       proc.on('exit', (code, signal) => { r.exited = `${name} exited (${signal ?? code})`; });
@@ -118,7 +127,7 @@ const values = (xs: Sample[]): number[] => xs.map((x) => x.value);
 const cpus = (xs: Sample[]): number[] => xs.map((x) => x.cpu);
 
 async function throughput(o: ServerBenchOptions): Promise<Samples> {
-  const started = await startAll(o.bigFile, o.bigSize, o);
+  const started = await startAll([GUEST, 'C', HOST, NODE], o.bigFile, o.bigSize, o, LINGER_MS);
   try {
     const cases = Object.fromEntries(Object.entries(started).map(([name, r]) => [name, async (): Promise<Sample> => {
       if (r.exited) throw new Error(r.exited);
@@ -136,26 +145,94 @@ async function throughput(o: ServerBenchOptions): Promise<Samples> {
   }
 }
 
-const SMALL = 4096, CLIENTS = 64;
+const SMALL = 4096, CLIENTS = 64, FEW = 4;
 
-async function connectionRate(o: ServerBenchOptions, millis: number): Promise<Samples> {
+/** Rounds of `clients` clients against each started server; returns conn/s and CPU per connection. */
+async function connectionRate(started: Record<string, Running>, o: ServerBenchOptions, clients: number): Promise<Samples> {
+  const millis = o.quick ? 500 : 2000;
+  const cases = Object.fromEntries(Object.entries(started).map(([name, r]) => [name, async (): Promise<Sample> => {
+    if (r.exited) throw new Error(r.exited);
+    const cpu0 = cpuNs(r);
+    const { stdout } = await run(o.load, ['rate', String(r.port), String(clients), String(millis), String(SMALL)]);
+    const cpu = cpuNs(r) - cpu0;
+    const [completed, errors, ns, total] = stdout.trim().split(' ').map(Number);
+    if (errors > 0) throw new Error(`${name}: ${errors} connections ended without exactly ${SMALL} bytes`);
+    return { value: completed / (ns / 1e9), cpu: cpu / total };
+  }]));
+  return await rounds(o.quick ? 3 : 9, cases);
+}
+
+/**
+ * `count` idle connections to the server on `port` (bench/c/load.c hold): resolves once they
+ * are all open and served; the returned function closes them and waits for the holder to exit.
+ */
+async function hold(o: ServerBenchOptions, port: number, count: number): Promise<() => Promise<void>> {
+  const proc = spawn(o.load, ['hold', String(port), String(count), String(SMALL)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  const release = async (): Promise<void> => { proc.stdin!.end(); await exited; };
+  const held = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 120_000);
+    proc.stdout!.on('data', (d: Buffer) => { if (d.toString().startsWith('held')) { clearTimeout(timer); resolve(true); } });
+    proc.on('exit', () => { clearTimeout(timer); resolve(false); });
+  });
+  if (!held) {
+    proc.kill();
+    await exited;
+    throw new Error(`could not hold ${count} idle connections to port ${port} within 120 s`);
+  }
+  return release;
+}
+
+/** The soft RLIMIT_NOFILE the servers inherit (proc(5), /proc/self/limits). */
+function openFileLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const soft = line?.split(/\s+/)[3];
+  return soft === 'unlimited' ? Infinity : Number(soft);
+}
+
+/** (d): the three tables. */
+async function rates(o: ServerBenchOptions): Promise<void> {
   const file = join(o.work, 'small-4k');
   writeFileSync(file, Buffer.alloc(SMALL, 'x'));
-  const started = await startAll(file, SMALL, o);
+  const started = await startAll([GUEST, 'C', EPOLL, HOST, NODE], file, SMALL, o, HELD_LINGER_MS);
+  let many: Samples, few: Samples;
   try {
-    const cases = Object.fromEntries(Object.entries(started).map(([name, r]) => [name, async (): Promise<Sample> => {
-      if (r.exited) throw new Error(r.exited);
-      const cpu0 = cpuNs(r);
-      const { stdout } = await run(o.load, ['rate', String(r.port), String(CLIENTS), String(millis), String(SMALL)]);
-      const cpu = cpuNs(r) - cpu0;
-      const [completed, errors, ns, total] = stdout.trim().split(' ').map(Number);
-      if (errors > 0) throw new Error(`${name}: ${errors} connections ended without exactly ${SMALL} bytes`);
-      return { value: completed / (ns / 1e9), cpu: cpu / total };
-    }]));
-    return await rounds(o.quick ? 3 : 9, cases);
+    many = await connectionRate(started, o, CLIENTS);
+    reportRate(many, o, CLIENTS, 'at once');
+    goal('connections per second', pairedRatio(values(many[GUEST]), values(many.C)), 0.9, 'C\'s');
+    goal('server CPU per connection', pairedRatio(cpus(many[GUEST]), cpus(many.C)), 1.15, 'C\'s', true);
+    few = await connectionRate(Object.fromEntries([GUEST, 'C', EPOLL, HOST].map((n) => [n, started[n]])), o, FEW);
+    reportRate(few, o, FEW, 'each making one connection after another');
+    goal('connections per second with few clients', pairedRatio(values(few[GUEST]), values(few.C)), 0.9, 'C\'s');
   } finally {
     stopAll(started);
   }
+  const idle: Record<number, Samples> = { 0: many };
+  for (const count of [1000, 10_000]) {
+    if (openFileLimit() < count + 1000) {
+      console.log(`(d) with ${count} idle connections: skipped: RLIMIT_NOFILE is ${openFileLimit()}, ` +
+        `and a server needs ${count} descriptors and more (raise it with ulimit -n)`);
+      continue;
+    }
+    const servers = await startAll([GUEST, 'C', EPOLL], file, SMALL, o, HELD_LINGER_MS);
+    const releases: (() => Promise<void>)[] = [];
+    try {
+      for (const r of Object.values(servers)) releases.push(await hold(o, r.port, count));
+      idle[count] = await connectionRate(servers, o, CLIENTS);
+    } finally {
+      await Promise.all(releases.map((release) => release()));
+      stopAll(servers);
+    }
+  }
+  reportIdle(idle, o);
+}
+
+/** Prints a goal line: `ratio` of the guest's to the baseline's, met when at least (or at most) `target`. */
+function goal(what: string, ratio: number, target: number, of: string, atMost = false): void {
+  const met = atMost ? ratio <= target : ratio >= target;
+  const shown = (x: number): string => (atMost ? `${x.toFixed(2)}x` : `${(x * 100).toFixed(1)}%`);
+  console.log(`goal: the seed server's ${what} ${atMost ? '<=' : '>='} ${shown(target)} ${of}: ${shown(ratio)} ` +
+    `(${met ? 'met' : 'not met'} in this run)`);
 }
 
 /** Runs (c) and (d) and prints their tables. */
@@ -163,17 +240,10 @@ export async function serverBench(o: ServerBenchOptions): Promise<void> {
   if (o.sections.has('c')) {
     const c = await throughput(o);
     reportThroughput(c, o);
-    const tp = 1 / pairedRatio(values(c[GUEST]), values(c.C));
-    console.log(`goal: the seed server's throughput >= 97% of C's: ${(tp * 100).toFixed(1)}% ` +
-      `(${tp >= 0.97 ? 'met' : 'not met'} in this run)\n`);
+    goal('throughput', 1 / pairedRatio(values(c[GUEST]), values(c.C)), 0.97, 'C\'s');
+    console.log('');
   }
-  if (o.sections.has('d')) {
-    const d = await connectionRate(o, o.quick ? 500 : 2000);
-    reportRate(d, o);
-    const cps = pairedRatio(values(d[GUEST]), values(d.C));
-    console.log(`goal: the seed server's connections per second >= 85% of C's: ${(cps * 100).toFixed(1)}% ` +
-      `(${cps >= 0.85 ? 'met' : 'not met'} in this run)\n`);
-  }
+  if (o.sections.has('d')) await rates(o);
 }
 
 function reportThroughput(c: Samples, o: ServerBenchOptions): void {
@@ -191,17 +261,34 @@ function reportThroughput(c: Samples, o: ServerBenchOptions): void {
   }
 }
 
-function reportRate(d: Samples, o: ServerBenchOptions): void {
+function reportRate(d: Samples, o: ServerBenchOptions, clients: number, how: string): void {
   const millis = o.quick ? 500 : 2000;
   const dC = values(d.C), dH = values(d[HOST]);
-  console.log(`(d) the seed server, connections per second: a ${SMALL >> 10} KiB file, ${CLIENTS} clients at once, ` +
+  console.log(`\n(d) the seed server, connections per second: a ${SMALL >> 10} KiB file, ${clients} clients ${how}, ` +
     `${millis} ms windows, ${dC.length} rounds; every connection's bytes checked`);
-  console.log('| server | conn/s | min-max | vs C | vs host-direct | server CPU per connection (us) | CPU vs C |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| server | conn/s | min-max | vs C | vs C (epoll) | vs host-direct | server CPU per connection (us) | CPU vs C |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const [name, xs] of Object.entries(d)) {
     const rate = values(xs);
     console.log(`| ${name} | ${median(rate).toFixed(0)} | ${spread(rate, 1)} | ` +
-      `${(100 * pairedRatio(rate, dC)).toFixed(1)}% | ${(100 * pairedRatio(rate, dH)).toFixed(1)}% | ` +
+      `${(100 * pairedRatio(rate, dC)).toFixed(1)}% | ${(100 * pairedRatio(rate, values(d[EPOLL]))).toFixed(1)}% | ` +
+      `${(100 * pairedRatio(rate, dH)).toFixed(1)}% | ` +
       `${(median(cpus(xs)) / 1e3).toFixed(1)} | ${pairedRatio(cpus(xs), cpus(d.C)).toFixed(2)} |`);
   }
+}
+
+function reportIdle(idle: Record<number, Samples>, o: ServerBenchOptions): void {
+  console.log(`\n(d) with idle connections held open (bench/c/load.c hold), ${CLIENTS} clients at once, ` +
+    `${o.quick ? 500 : 2000} ms windows; conn/s (server CPU per connection, us)`);
+  console.log('| idle connections | seed server (guest) | C (poll) | C (epoll) | guest vs C (epoll) | guest CPU vs C (epoll) |');
+  console.log('|---:|---:|---:|---:|---:|---:|');
+  const cell = (xs: Sample[]): string => `${median(values(xs)).toFixed(0)} (${(median(cpus(xs)) / 1e3).toFixed(1)})`;
+  for (const [count, d] of Object.entries(idle)) {
+    const ratio = pairedRatio(values(d[GUEST]), values(d[EPOLL]));
+    console.log(`| ${count} | ${cell(d[GUEST])} | ${cell(d.C)} | ${cell(d[EPOLL])} | ${(100 * ratio).toFixed(1)}% | ` +
+      `${pairedRatio(cpus(d[GUEST]), cpus(d[EPOLL])).toFixed(2)} |`);
+  }
+  const most = idle[10_000];
+  if (most) goal('connections per second with 10,000 idle connections', pairedRatio(values(most[GUEST]), values(most[EPOLL])), 0.85, 'C (epoll)\'s');
+  console.log('');
 }

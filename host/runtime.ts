@@ -82,7 +82,7 @@ export interface SandboxOptions {
    */
   maxFds?: number;
   /**
-   * For run(): shared memory (4 bytes per descriptor, `maxFds` of them) in which the table
+   * For run(): shared memory (4 bytes per descriptor, ownedSlots(maxFds) of them) in which the table
    * mirrors the host descriptors it owns, so that the thread that started a worker closes
    * them if it has to terminate the worker (see FdTable.owned).
    */

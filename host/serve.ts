@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as libc from './native/libc.js';
 import { boundAddress, listenOn, systemdListeners } from './listen.js';
+import { openFilesLimit } from './limits.js';
 import { run, type Running, type WorkerResult } from './workers.js';
 
 export interface ServeOptions {
@@ -15,6 +16,13 @@ export interface ServeOptions {
   /** HOST:PORT, [IPv6]:PORT, or "systemd" for the sockets of socket activation; default 127.0.0.1:8080. */
   listen?: readonly string[];
   workers?: number;
+  /**
+   * The descriptors each worker's guest may hold (SandboxOptions.maxFds): one per connection,
+   * and its open files (a cache of up to 256, and those responses still send from). Default
+   * openFilesLimit(): a server is bounded by the process's RLIMIT_NOFILE (host/limits.ts),
+   * not by a sandbox's default of 1024.
+   */
+  maxFds?: number;
   /** No access log on stdout. */
   quiet?: boolean;
   /** An HTML listing for directories without index.html (else 403). */
@@ -88,6 +96,7 @@ export function startServer(options: ServeOptions = {}): Server {
   try {
     running = run(compiled, {
       workers: options.workers ?? 1, args, listen, preopens: { '/': root }, gracefulStop: true,
+      maxFds: options.maxFds ?? openFilesLimit(),
       ...(options.stdout !== undefined ? { stdout: options.stdout } : {}),
       ...(options.stderr !== undefined ? { stderr: options.stderr } : {}),
       ...(options.onExit ? { onExit: options.onExit } : {}),

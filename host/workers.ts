@@ -5,7 +5,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import * as libc from './native/libc.js';
 import { F, O } from './native/platform.js';
-import { DEFAULT_FD_LIMIT, closeOwned } from './sandbox/fd_table.js';
+import { DEFAULT_FD_LIMIT, closeOwned, ownedSlots } from './sandbox/fd_table.js';
 import { requestStop } from './sandbox/interrupt.js';
 import { listenOn } from './listen.js';
 import { connectGrants } from './zerocopy/connect.js';
@@ -120,7 +120,7 @@ export function run(module: WebAssembly.Module | Component, options: RunOptions 
     const stopFlag = stopFlags[i];
     // Where the worker's table mirrors its host descriptors (FdTable.owned): a worker
     // terminated by stop() runs no more code, so its descriptors are closed from here.
-    const ownedFds = new Int32Array(new SharedArrayBuffer(4 * maxFds));
+    const ownedFds = new Int32Array(new SharedArrayBuffer(4 * ownedSlots(maxFds)));
     const args = typeof options.args === 'function' ? options.args(i + 1) : options.args ?? [];
     const trace = traceFor(i + 1, options.trace);
     const w = new Worker(new URL('./worker_main.js', import.meta.url), {

@@ -291,6 +291,21 @@ terminated('a guest computing without calls ends with 143 after stop(), and ever
   assert.equal(openFds(), before, 'the pipes the guest held were left open');
 });
 
+terminated('a guest that polled first (poll_oneoff\'s epoll instance) and then computes: that descriptor is closed too', async () => {
+  const before = openFds();
+  // Two subscriptions at 1024: read on its pipe (registered with epoll) and a clock of 0 ns,
+  // so that the call returns at once. Events at 2048, their count at 8.
+  const results = await stopWhenBlocked(`
+    (drop (call $pipe (i32.const 0) (i32.const 16)))
+    (i32.store8 (i32.const 1032) (i32.const 1)) (i32.store (i32.const 1040) (i32.load (i32.const 16)))
+    (i32.store (i32.const 1088) (i32.const 1))
+    (drop (call $poll_oneoff (i32.const 1024) (i32.const 2048) (i32.const 2) (i32.const 8)))
+    (if (i32.ne (i32.load (i32.const 8)) (i32.const 1)) (then (unreachable)))
+    (call $ready) (loop $l (br $l))`);
+  assert.equal(results, [{ status: 143, terminated: true }]);
+  assert.equal(openFds(), before, 'the epoll instance (or the pipe) the guest held was left open');
+});
+
 terminated.run();
 
 // ---------------------------------------------------------------------------------------

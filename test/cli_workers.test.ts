@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { run } from '../host/index.js';
-import { DEFAULT_LISTEN, DEFAULT_TIMEOUT_S, guestArgs } from '../host/cli/send_file.js';
+import { DEFAULT_LINGER_S, DEFAULT_LISTEN, DEFAULT_TIMEOUT_S, guestArgs } from '../host/cli/send_file.js';
 import { runWorkers } from '../host/cli/guest.js';
 import { ROOT, GUESTS, loadGuest, runCli, tempDir } from './helpers/guest.js';
 import { download, freePort, startCli } from './helpers/clients.js';
@@ -70,11 +70,12 @@ sendFile('send-file --workers 2 logs client numbers that carry the worker number
   }
 });
 
-sendFile('the seed server\'s argv: --timeout in milliseconds, default 60 s; the worker number only with workers', () => {
+sendFile('the seed server\'s argv: --timeout and --linger in milliseconds, defaults 60 s and 5 s; the worker number only with workers', () => {
   assert.is(DEFAULT_TIMEOUT_S, 60);
+  assert.is(DEFAULT_LINGER_S, 5);
   assert.is(DEFAULT_LISTEN, '127.0.0.1:8080');
-  assert.equal(guestArgs(DEFAULT_TIMEOUT_S, 1, 1), ['send_file', '--timeout-ms', '60000']);
-  assert.equal(guestArgs(0.25, 2, 2), ['send_file', '--timeout-ms', '250', '--worker', '2']);
+  assert.equal(guestArgs(DEFAULT_TIMEOUT_S, DEFAULT_LINGER_S, 1, 1), ['send_file', '--timeout-ms', '60000', '--linger-ms', '5000']);
+  assert.equal(guestArgs(0.25, 0.5, 2, 2), ['send_file', '--timeout-ms', '250', '--linger-ms', '500', '--worker', '2']);
 });
 
 sendFile('--timeout is in seconds: a client that takes nothing is dropped after 1 s, not 1 ms or 1000 s', async () => {

@@ -16,6 +16,7 @@ import { PREVIEW1_FUNCTIONS } from '../host/wasi/preview1.js';
 import { Caller, SIGNATURES, kindsOf, tcpPair, type Module } from './helpers/imports.js';
 import { boundPort, listenOn } from '../host/listen.js';
 import { ROOT, openFds, tempDir } from './helpers/guest.js';
+import { openFilesLimit } from '../host/limits.js';
 
 const END = Caller.PAGES * 65536;
 const SAFE = 0x2000; // a zeroed, in-bounds scratch area
@@ -278,6 +279,18 @@ const lengths = suite('lengths that overflow');
  * checked for what is written, as wasmtime does; an over-long length there is harmless.
  */
 const WRITES_ONLY_RESULT = new Set(['fd_prestat_dir_name', 'sock_peername']);
+/**
+ * Lengths that count entries, not bytes: iovec counts, which readv(2) and writev(2) refuse
+ * past IOV_MAX (1024) with EINVAL before looking at memory, and poll_oneoff's subscriptions,
+ * refused past RLIMIT_NOFILE as poll(2) refuses nfds. Every other length is of a buffer, which
+ * is `fault` when it does not fit in memory, as EFAULT natively.
+ */
+const ENTRY_LIMITS: Record<string, number> = {
+  fd_read: 1024, fd_write: 1024, fd_pread: 1024, fd_pwrite: 1024, sock_recv: 1024, sock_send: 1024,
+  poll_oneoff: Math.max(1024, Math.min(openFilesLimit(), 1 << 20)),
+};
+/** An entry's size in guest memory, for the count that reaches one past the end of memory. */
+const ENTRY_SIZE: Record<string, number> = { poll_oneoff: 48 };
 
 for (const [module, name] of FUNCTIONS) {
   const kinds = kindsOf(module, name);
@@ -285,12 +298,13 @@ for (const [module, name] of FUNCTIONS) {
     if (k !== 'n') return;
     // null: one byte (or element) more than fits between the pointer and the end of memory.
     for (const [what, len] of [['0xffffffff', 0xffffffff], ['0x80000000', 0x80000000], ['one past memory', null]] as const) {
-      const expected = WRITES_ONLY_RESULT.has(name) ? ['success'] : ['fault', 'inval'];
-      lengths(`${name} with length ${what} as argument ${i} is ${expected.join(' or ')}`, () => inWorld((c) => {
+      lengths(`${name} with length ${what} as argument ${i}: inval past the entry limit, else fault`, () => inWorld((c) => {
         const args = VALID[name](c);
-        args[i] = len ?? END - (args[i - 1] as number) + 1;
-        const e = errnoName[call(c, module, name, args)];
-        assert.ok(expected.includes(e), `got ${e}`);
+        const size = ENTRY_SIZE[name] ?? (name in ENTRY_LIMITS ? 8 : 1);
+        args[i] = len ?? Math.floor((END - (args[i - 1] as number)) / size) + 1;
+        const expected = WRITES_ONLY_RESULT.has(name) ? 'success'
+          : (args[i] as number) >>> 0 > (ENTRY_LIMITS[name] ?? Infinity) ? 'inval' : 'fault';
+        assert.is(errnoName[call(c, module, name, args)], expected);
       }));
     }
     lengths(`${name} with a buffer at argument ${i - 1} that wraps past 4 GiB is fault`, () => inWorld((c) => {
@@ -300,6 +314,20 @@ for (const [module, name] of FUNCTIONS) {
       assert.is(errnoName[call(c, module, name, args)], 'fault');
     }));
   });
+}
+
+// The other side of the entry limits: a count at the limit is judged by memory, as Linux
+// judges nfds and iovcnt within their limits by where the array lies.
+for (const name of [...IOV_CALLS, 'poll_oneoff']) {
+  const module = 'wasi_snapshot_preview1';
+  lengths(`${name} with 1024 entries whose array ends one entry past memory is fault`, () => inWorld((c) => {
+    const args = VALID[name](c);
+    const size = ENTRY_SIZE[name] ?? 8, at = kindsOf(module, name).indexOf('n') - 1;
+    if (name === 'poll_oneoff') args[0] = END - 1023 * size; // the subscriptions; the events stay in memory
+    else args[at] = END - 1023 * size;
+    args[at + 1] = 1024;
+    assert.is(errnoName[call(c, module, name, args)], 'fault');
+  }));
 }
 
 lengths('64-bit sizes and offsets past 2^63 are answered, never thrown', () => inWorld((c) => {

@@ -4,7 +4,7 @@ import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { boundPort, errno, run } from '../host/index.js';
@@ -12,6 +12,8 @@ import { listenOn } from '../host/listen.js';
 import * as libc from '../host/native/libc.js';
 import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli, tempDir } from './helpers/guest.js';
 import { Caller } from './helpers/imports.js';
+import { holdClients, startCli, type HeldClient } from './helpers/clients.js';
+import { openFilesLimit } from '../host/limits.js';
 
 const SERVER = join(GUESTS, 'send_file.wasm');
 
@@ -179,6 +181,25 @@ server('a client that takes nothing for --timeout-ms is closed; the others are s
   }
 });
 
+server('a client that never closes is let go after --linger-ms once it has every byte', async () => {
+  const data = pattern(4096);
+  const s = serve(data, 1, 1, ['--linger-ms', '200']);
+  const idle = rawConnect(s.port);
+  try {
+    const buf = Buffer.alloc(8192);
+    let total = 0;
+    for (let n; (n = libc.read(idle, buf, buf.length)) > 0;) total += n; // EOF: the server shut its side
+    assert.is(total, data.length);
+    // The client keeps its side open; the server ends (--max-clients 1) once it gives up on it,
+    // which with the default linger would take 5 s.
+    const ended = await Promise.race([s.done, new Promise((r) => setTimeout(() => r('still running after 3 s'), 3000).unref())]);
+    assert.equal(ended, [0]);
+  } finally {
+    libc.close(idle);
+    s.close();
+  }
+});
+
 server('no descriptor is left behind after 10,000 connections', async () => {
   const data = pattern(4096);
   // A first run lets Node set up what it keeps for worker threads, so that only what the
@@ -268,6 +289,88 @@ cli('send-file out of descriptors pauses accepting instead of spinning, and reco
   }
 });
 
+/** The socket descriptors process `pid` holds (proc(5): /proc/PID/fd links read "socket:[inode]"). */
+function socketsOf(pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try { if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++; } catch { /* closed meanwhile */ }
+  }
+  return n;
+}
+
+/** Waits, polling every 20 ms, until `cond` holds; after `ms`, throws with what `why` says. */
+async function until(cond: () => boolean, ms: number, why: () => string): Promise<void> {
+  for (const end = Date.now() + ms; !cond();) {
+    if (Date.now() > end) throw new Error(`gave up after ${ms} ms: ${why()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+cli('send-file holds more than 1024 connections at once by default, and still serves a new client', async () => {
+  // Its guest's default limit is the process's RLIMIT_NOFILE (host/limits.ts), not the
+  // sandbox's 1024. HELD clients take the file and keep their side open, so the server
+  // lingers on every one of them (--linger 600): all are open in the guest at once.
+  const HELD = 1200;
+  if (openFilesLimit() < 2 * HELD) {
+    process.stdout.write(`\n  skipped: ${HELD} held connections need RLIMIT_NOFILE >= ${2 * HELD} (ulimit -Hn), not ${openFilesLimit()}\n`);
+    return;
+  }
+  const dir = tempDir('wzc-sf-');
+  const data = pattern(1000);
+  writeFileSync(join(dir, 'file'), data);
+  const port = freePort();
+  const p = startCli(['send-file', '--listen', `127.0.0.1:${port}`, '--linger', '600', join(dir, 'file')]);
+  let held: HeldClient[] = [];
+  try {
+    await p.waitFor(/^serving /m);
+    held = await holdClients(port, HELD);
+    await until(() => held.every((c) => c.ended), 30_000,
+      () => `${held.filter((c) => c.ended).length} of ${HELD} held clients served; stderr: ${p.err}`);
+    assert.ok(held.every((c) => c.bytes === data.length), 'a held client got a short file');
+    assert.ok(socketsOf(p.child.pid!) > HELD, `the server holds ${socketsOf(p.child.pid!)} sockets, not all ${HELD} connections`);
+    const got = await fetch(port);
+    assert.ok(got.equals(data), `the client after them got ${got.length} bytes`);
+    assert.is((p.out.match(/client #\d+ 127\.0\.0\.1:\d+: 1000 bytes in /g) ?? []).length, HELD + 1);
+    assert.is(p.err, '', 'the guest ran out of descriptors');
+    p.child.kill('SIGTERM');
+    assert.is(await p.exited, 0);
+  } finally {
+    for (const c of held) c.socket.destroy();
+    p.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, { timeout: 90_000 });
+
+cli('send-file --max-fds N bounds the guest: past N descriptors accept answers mfile and the rest wait', async () => {
+  const dir = tempDir('wzc-sf-');
+  writeFileSync(join(dir, 'file'), pattern(1000));
+  const port = freePort();
+  const p = startCli(['send-file', '--listen', `127.0.0.1:${port}`, '--linger', '600', '--max-fds', '16', join(dir, 'file')]);
+  let held: HeldClient[] = [];
+  try {
+    await p.waitFor(/^serving /m);
+    held = await holdClients(port, 20);
+    await p.waitFor(/^send_file: accept: mfile; pausing accepts for 100 ms at a time$/m, 10_000, 'err');
+    await new Promise((r) => setTimeout(r, 300));
+    // stdio, the listener and the file take 5 of the 16: 11 clients are held, 9 wait.
+    assert.is(held.filter((c) => c.ended).length, 11);
+  } finally {
+    for (const c of held) c.socket.destroy();
+    p.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+cli('send-file and serve take --max-fds from 3 to 2^20, else a one-line usage error', () => {
+  for (const cmd of [['send-file', join(ROOT, 'examples', 'hello.txt')], ['serve', ROOT]]) {
+    for (const bad of ['2', '0', '1048577', 'many', '']) {
+      const r = runCli([cmd[0], '--max-fds', bad, cmd[1]]);
+      assert.is(r.status, 2, `${cmd[0]} --max-fds ${bad}`);
+      assert.match(r.stderr, new RegExp(`^wasm-zerocopy: --max-fds ${bad}: expected a count from 3 to 1048576\nusage: `), bad);
+    }
+  }
+});
+
 cli('a port in use is a one-line error before the guest starts', () => {
   const fd = listenOn('127.0.0.1:0');
   try {
@@ -292,6 +395,14 @@ cli('send-file --timeout takes seconds from 0.001 to a day, else a usage error',
     const r = runCli(['send-file', '--timeout', bad, join(ROOT, 'examples', 'hello.txt')]);
     assert.is(r.status, 2, bad);
     assert.match(r.stderr, /^wasm-zerocopy: --timeout .*: expected seconds from 0\.001 to 86400\nusage: /, bad);
+  }
+});
+
+cli('send-file --linger takes seconds from 0.001 to a day, else a usage error', () => {
+  for (const bad of ['0', 'never', '86401']) {
+    const r = runCli(['send-file', '--linger', bad, join(ROOT, 'examples', 'hello.txt')]);
+    assert.is(r.status, 2, bad);
+    assert.match(r.stderr, /^wasm-zerocopy: --linger .*: expected seconds from 0\.001 to 86400\nusage: /, bad);
   }
 });
 

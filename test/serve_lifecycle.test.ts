@@ -12,6 +12,8 @@ import { run } from '../host/workers.js';
 import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli, runGuest, tempDir } from './helpers/guest.js';
 import { get, request, Conn } from './helpers/http.js';
 import { startTestServer, waitFor, writeTree } from './helpers/serve.js';
+import { holdClients, type HeldClient } from './helpers/clients.js';
+import { openFilesLimit } from '../host/limits.js';
 
 const BIG = 16 << 20;
 const settle = () => new Promise((r) => setTimeout(r, 200));
@@ -154,6 +156,30 @@ many('two workers share the listener; 2000 requests over fresh and kept connecti
   await settle();
   assert.equal(openFds(), before);
 }, { timeout: 120_000 });
+many('holds more than 1024 connections at once by default: 1,200 idle clients, then a request, answered', async () => {
+  // The guests' default limit is the process's RLIMIT_NOFILE (host/limits.ts), not the
+  // sandbox's 1024. Clients that send no request head are held for --header-timeout (60 s);
+  // connections are accepted in order, so the request's comes after all of them. This
+  // process holds both ends of each connection.
+  const HELD = 1200;
+  if (openFilesLimit() < 3 * HELD) {
+    process.stdout.write(`\n  skipped: ${HELD} idle connections need RLIMIT_NOFILE >= ${3 * HELD} (ulimit -Hn), not ${openFilesLimit()}\n`);
+    return;
+  }
+  const s = startTestServer({ 'a.txt': 'A' });
+  let held: HeldClient[] = [];
+  try {
+    held = await holdClients(s.port, HELD);
+    const r = await request(s.port, get('/a.txt')); // Conn.reply's deadline: 10 s
+    assert.is(r.status, 200);
+    assert.is(r.body.toString(), 'A');
+    assert.ok(held.every((c) => !c.ended), 'an idle client was closed');
+    assert.is(s.errors(), '', 'the guest ran out of descriptors');
+  } finally {
+    for (const c of held) c.socket.destroy();
+    await s.close();
+  }
+}, { timeout: 90_000 });
 many.run();
 
 // ---------------------------------------------------------------------------------------

@@ -13,7 +13,12 @@
 // and when accept fails for another reason than EAGAIN (EMFILE: out of descriptors), the
 // listener stays readable, so accepting pauses for 100 ms instead of spinning on poll.
 //
-// usage: send_file [--max-clients N] [--timeout-ms MS] [--worker W]
+// The subscription array is kept from one poll_oneoff call to the next, and a closed
+// connection's place is taken by the last one, so that between two calls only the entries of
+// connections that came, went or changed state differ: the host then decodes and registers
+// only those (host/wasi/poll_set.ts), whatever the number of idle connections.
+//
+// usage: send_file [--max-clients N] [--timeout-ms MS] [--linger-ms MS] [--worker W]
 //   N: exit after N clients, for tests; W: this instance's worker number, which prefixes its
 //   log lines ("[worker 2] client #1 ...") so that client numbers stay unique across workers.
 import {
@@ -28,7 +33,7 @@ const SHUT_WR: u8 = 2;
 const TYPE_CLOCK: u8 = 0, TYPE_READ: u8 = 1, TYPE_WRITE: u8 = 2;
 const SUB = 48, EVENT = 32;
 const TICK_NS: u64 = 200_000_000;       // poll wakes at least this often
-const LINGER_NS: u64 = 5_000_000_000;   // how long a finished connection waits for the client to close
+let lingerNs: u64 = 5_000_000_000;      // how long a finished connection waits for the client to close
 const ACCEPT_PAUSE_NS: u64 = 100_000_000; // how long accepting pauses after accept failed
 const LISTENER_TAG: u64 = 0x1_0000_0000;
 const CLOCK_TAG: u64 = 0x2_0000_0000;
@@ -39,7 +44,8 @@ class Conn {
   start: u64 = now();
   progress: u64 = 0; // when the client last took a byte
   draining: bool = false;
-  ready: bool = true;
+  ready: bool = true; // in `ready`: to be served this wakeup (a new one is tried at once)
+  slot: i32 = -1;     // its place in `conns` and in the subscriptions; -1 once closed
   constructor(public fd: u32, public id: u32) {
     const p = peername(fd);
     this.peer = p === null ? "?" : p;
@@ -71,6 +77,7 @@ for (let i = 1; i + 1 < argv.length; i++) {
   if (argv[i] == "--max-clients") maxClients = I64.parseInt(argv[i + 1]);
   else if (argv[i] == "--timeout-ms") timeoutNs = U64.parseInt(argv[i + 1]) * 1_000_000;
   else if (argv[i] == "--worker") workerTag = "[worker " + argv[i + 1] + "] ";
+  else if (argv[i] == "--linger-ms") lingerNs = U64.parseInt(argv[i + 1]) * 1_000_000;
 }
 
 // filestat: dev u64, ino u64, filetype u8 (witx), ...; 4 is regular_file. sendfile(2) reads
@@ -87,6 +94,10 @@ for (let i: u32 = 0; i < <u32>listeners; i++) {
 }
 
 const conns = new Array<Conn>();
+/** Connections to serve this wakeup, and those whose subscription entry must be written again. */
+const ready = new Array<Conn>();
+const dirty = new Array<Conn>();
+let nextSweep: u64 = 0;
 let nextId: u32 = 1;
 let finished: i64 = 0;
 let capacity = 0;
@@ -137,37 +148,74 @@ function acceptAll(listener: u32): void {
     }
     if (acceptFailing) process.stderr.write("send_file: accepting again\n");
     acceptFailing = false;
-    conns.push(new Conn(load<u32>(ret), nextId++));
+    const c = new Conn(load<u32>(ret), nextId++);
+    c.slot = conns.length;
+    conns.push(c);
+    dirty.push(c);
+    ready.push(c);
   }
 }
 
-while (maxClients < 0 || finished < maxClients || conns.length > 0) {
+/** Closes a connection; the last one takes its place (and its subscription entry). */
+function close(c: Conn): void {
+  fd_close(c.fd);
+  finished++;
+  const last = conns.pop();
+  if (last !== c) {
+    conns[c.slot] = last;
+    last.slot = c.slot;
+    dirty.push(last);
+  }
+  c.slot = -1;
+}
+
+/** Subscription s: a descriptor, every field written so that equal states give equal bytes. */
+function subscribeFd(s: usize, userdata: u64, type: u8, fd: u32): void {
+  store<u64>(s, userdata);
+  store<u8>(s, type, 8);
+  store<u32>(s, fd, 16);
+  store<u64>(s, 0, 24);
+  store<u16>(s, 0, 40);
+}
+
+/** Subscription s: the monotonic clock, `ns` from now. */
+function subscribeClock(s: usize, ns: u64): void {
+  store<u64>(s, CLOCK_TAG);
+  store<u8>(s, TYPE_CLOCK, 8);
+  store<u32>(s, 1, 16);
+  store<u64>(s, ns, 24);
+  store<u16>(s, 0, 40);
+}
+
+// One wakeup per call: V8 compiles a wasm function again, optimized, only between two calls of
+// it, so a loop running in the start function would stay in its first, baseline code forever.
+while (maxClients < 0 || finished < maxClients || conns.length > 0) step();
+
+function step(): void {
   const n = listeners + conns.length + 1;
   if (n > capacity) {
     capacity = n * 2;
     if (subs != 0) { heap.free(subs); heap.free(events); }
     subs = heap.alloc(capacity * SUB);
     events = heap.alloc(capacity * EVENT);
+    memory.fill(subs, 0, capacity * SUB); // padding and precision stay zero from here on
+    for (let i = 0; i < conns.length; i++) dirty.push(conns[i]);
   }
-  memory.fill(subs, 0, n * SUB);
-  let s = subs;
   if (acceptPausedUntil != 0 && now() >= acceptPausedUntil) acceptPausedUntil = 0;
   const accepting = (maxClients < 0 || <i64>(nextId - 1) < maxClients) && acceptPausedUntil == 0;
+  let s = subs;
   for (let i = 0; i < listeners; i++, s += SUB) {
-    store<u64>(s, accepting ? LISTENER_TAG | <u64>(3 + i) : CLOCK_TAG);
-    store<u8>(s, accepting ? TYPE_READ : TYPE_CLOCK, 8);
-    if (accepting) store<u32>(s, 3 + i, 16);
-    else { store<u32>(s, 1, 16); store<u64>(s, acceptPausedUntil != 0 ? ACCEPT_PAUSE_NS : TICK_NS, 24); }
+    if (accepting) subscribeFd(s, LISTENER_TAG | <u64>(3 + i), TYPE_READ, 3 + i);
+    else subscribeClock(s, acceptPausedUntil != 0 ? ACCEPT_PAUSE_NS : TICK_NS);
   }
-  for (let i = 0; i < conns.length; i++, s += SUB) {
-    store<u64>(s, <u64>i);
-    store<u8>(s, conns[i].draining ? TYPE_READ : TYPE_WRITE, 8);
-    store<u32>(s, conns[i].fd, 16);
+  // Only the entries of connections that came, moved or changed state are written: the others
+  // are as the last call left them, and the host skips what did not change.
+  for (let k = 0; k < dirty.length; k++) {
+    const c = dirty[k];
+    if (c.slot >= 0) subscribeFd(subs + <usize>(listeners + c.slot) * SUB, <u64>c.slot, c.draining ? TYPE_READ : TYPE_WRITE, c.fd);
   }
-  store<u64>(s, CLOCK_TAG);
-  store<u8>(s, TYPE_CLOCK, 8);
-  store<u32>(s, 1, 16);
-  store<u64>(s, TICK_NS, 24);
+  dirty.length = 0;
+  subscribeClock(subs + <usize>(listeners + conns.length) * SUB, TICK_NS);
 
   const e = poll_oneoff(subs, events, n, ret);
   if (e != 0) { process.stderr.write("send_file: poll_oneoff: errno " + e.toString() + "\n"); process.exit(1); }
@@ -175,30 +223,45 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   for (let i: u32 = 0; i < got; i++) {
     const tag = load<u64>(events + i * EVENT);
     if (tag & LISTENER_TAG) acceptAll(<u32>(tag & 0xffffffff));
-    else if (!(tag & CLOCK_TAG)) conns[<i32>tag].ready = true;
+    else if (!(tag & CLOCK_TAG)) {
+      const c = conns[<i32>tag];
+      if (!c.ready) { c.ready = true; ready.push(c); }
+    }
   }
 
   // A connection is served when poll says it is ready (a new one is tried at once); it
-  // leaves the list, closed, when it aborted, when its client took nothing for --timeout-ms,
-  // or when its client closed or lingered too long.
-  // Kept connections are compacted in place, as C would: a new array per wakeup is garbage
-  // in proportion to the open connections, which idle clients make many.
+  // leaves, closed, when it aborted or its client closed. Timeouts and lingers are swept once
+  // per tick, as a C server with epoll does, so a wakeup costs what is ready, not every
+  // connection held open.
   const t = now();
-  let kept = 0;
-  for (let i = 0; i < conns.length; i++) {
+  for (let k = 0; k < ready.length; k++) {
+    const c = ready[k];
+    c.ready = false;
+    if (c.slot < 0) continue;
+    const wasDraining = c.draining;
+    if (!(c.draining ? drain(c) : pump(c, t))) close(c);
+    else if (c.draining != wasDraining) dirty.push(c);
+  }
+  ready.length = 0;
+  if (t >= nextSweep) {
+    nextSweep = t + TICK_NS;
+    sweep(t);
+  }
+}
+
+/** Closes the connections whose client took nothing for --timeout-ms, or lingered too long. */
+function sweep(t: u64): void {
+  let i = 0;
+  while (i < conns.length) {
     const c = conns[i];
     let open = true;
-    if (c.ready) {
-      c.ready = false;
-      open = c.draining ? drain(c) : pump(c, t);
-    }
-    if (open && !c.draining && t - c.progress > timeoutNs) {
+    if (!c.draining && t - c.progress > timeoutNs) {
       log(c, "timed out after " + c.offset.value.toString() + " bytes");
       open = false;
+    } else if (c.draining && t - c.start > lingerNs) {
+      open = false;
     }
-    if (open && c.draining && t - c.start > LINGER_NS) open = false;
-    if (open) conns[kept++] = c;
-    else { fd_close(c.fd); finished++; }
+    if (open) i++;
+    else close(c); // the last one takes place i: it is looked at next
   }
-  conns.length = kept;
 }

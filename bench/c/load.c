@@ -14,6 +14,14 @@
        the last counting those finished after the window too (for the server's CPU time per
        connection).
 
+   load hold PORT N EXPECTED
+       Opens N connections one after another, reads each to EOF (EXPECTED bytes), and keeps
+       them all open, idle, until its standard input closes; prints "held N" once they are.
+       The server sees N connections waiting for their client to close (set its linger long).
+   load count PORT CONCURRENCY N EXPECTED
+       As rate, but for exactly N connections instead of a window, waiting up to 60 s for
+       progress: for profiling a server under valgrind (bench/profile.sh), where it is slow.
+
    Without SEND the client never sends a request: the seed server answers on accept, and drains
    (then sees EOF on) whatever the client sends, so sending nothing is the cheapest correct
    client. The proxy bench (bench/proxy.ts) sends SEND bytes so that both directions carry data. */
@@ -78,6 +86,10 @@ struct conn {
   long long got;
 };
 
+/* For count: how many connections in all (-1: a window instead), and how long a stall may last. */
+static long long limit_conns = -1;
+static int stall_ms = 1000;
+
 static long long request; /* SEND: bytes each connection sends before it reads */
 
 /* Opens a connection and watches it: for writing while a request is to be sent, else reading. */
@@ -114,11 +126,11 @@ static int rate(int concurrency, long long millis, long long expected) {
     open++;
   }
   while (open > 0) {
-    int n = epoll_wait(ep, events, concurrency, 1000);
+    int n = epoll_wait(ep, events, concurrency, stall_ms);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fprintf(stderr, "load: no progress for a second (%d open)\n", open), 1;
+    if (n <= 0) return fprintf(stderr, "load: no progress for %d ms (%d open)\n", stall_ms, open), 1;
     long long t = now_ns();
-    if (t >= deadline && t1 == 0) t1 = t;
+    if (t >= deadline && t1 == 0 && limit_conns < 0) t1 = t;
     for (int k = 0; k < n; k++) {
       struct conn *c = &conns[events[k].data.u32];
       ssize_t r = -1;
@@ -132,12 +144,12 @@ static int rate(int concurrency, long long millis, long long expected) {
       /* EOF, or an error: this connection is over. */
       total++;
       if (r != 0 || c->got != expected) errors++;
-      else if (t1 == 0) completed++;
+      else if (t1 == 0 || limit_conns >= 0) completed++;
       close(c->fd);
       c->fd = -1;
       c->got = 0;
       open--;
-      if (t1 == 0) {
+      if (limit_conns >= 0 ? total + open < limit_conns : t1 == 0) {
         if (start(ep, c, events[k].data.u32) < 0) return perror("load: connect"), 1;
         open++;
       }
@@ -148,17 +160,45 @@ static int rate(int concurrency, long long millis, long long expected) {
   return 0;
 }
 
+static int hold(long long n, long long expected) {
+  static char buf[1 << 16];
+  int *fds = calloc((size_t)n, sizeof *fds);
+  if (!fds) return perror("load: setup"), 1;
+  for (long long i = 0; i < n; i++) {
+    fds[i] = open_conn(0);
+    if (fds[i] < 0) return perror("load: connect"), 1;
+    long long got = 0;
+    ssize_t r;
+    while ((r = read(fds[i], buf, sizeof buf)) > 0) got += r;
+    if (r < 0 || got != expected) return fprintf(stderr, "load: connection %lld got %lld bytes\n", i, got), 1;
+  }
+  printf("held %lld\n", n);
+  fflush(stdout);
+  while (read(0, buf, sizeof buf) > 0) {} /* until stdin closes */
+  for (long long i = 0; i < n; i++) close(fds[i]);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int once_mode = argc == 4 && strcmp(argv[1], "once") == 0;
   int rate_mode = (argc == 6 || argc == 7) && strcmp(argv[1], "rate") == 0;
-  if (!once_mode && !rate_mode) {
-    fprintf(stderr, "usage: load once PORT EXPECTED | load rate PORT CONCURRENCY MILLIS EXPECTED [SEND]\n");
+  int count_mode = argc == 6 && strcmp(argv[1], "count") == 0;
+  int hold_mode = argc == 5 && strcmp(argv[1], "hold") == 0;
+  if (!once_mode && !rate_mode && !count_mode && !hold_mode) {
+    fprintf(stderr, "usage: load once PORT EXPECTED | load rate PORT CONCURRENCY MILLIS EXPECTED [SEND] | "
+                    "load count PORT CONCURRENCY N EXPECTED | load hold PORT N EXPECTED\n");
     return 2;
   }
   server.sin_family = AF_INET;
   server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   server.sin_port = htons((unsigned short)atoi(argv[2]));
   if (once_mode) return once(atoll(argv[3]));
+  if (hold_mode) return hold(atoll(argv[3]), atoll(argv[4]));
+  if (count_mode) {
+    limit_conns = atoll(argv[4]);
+    stall_ms = 60000;
+    return rate(atoi(argv[3]), 0, atoll(argv[5]));
+  }
   if (argc == 7) request = atoll(argv[6]);
   return rate(atoi(argv[3]), atoll(argv[4]), atoll(argv[5]));
 }

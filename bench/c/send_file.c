@@ -1,7 +1,10 @@
-/* The seed server in C, for the server bench (bench/servers.ts): the same program as the
-   AssemblyScript guest assembly/guests/send_file.ts, step for step, on Linux directly.
+/* The seed server in C with poll(2), for the server bench (bench/servers.ts): the same server
+   as the AssemblyScript guest assembly/guests/send_file.ts, on Linux directly, in the plain
+   poll(2) style: each wakeup rebuilds the pollfd array and walks every connection. (The guest,
+   like bench/c/send_file_epoll.c, writes only the subscriptions that changed and sweeps
+   timeouts once per tick, so that idle connections cost it nothing per wakeup.)
 
-   send_file PORT FILE
+   send_file PORT FILE [LINGER_MS]
    One poll(2) loop over the listener on 127.0.0.1:PORT and every connection; non-blocking
    sockets; sendfile(2) from a per-connection offset until EAGAIN; after the last byte,
    shutdown(SHUT_WR) and drain what the client sends until it closes (or lingers 5 s); a client
@@ -23,7 +26,6 @@
 #include <unistd.h>
 
 #define TICK_MS 200                  /* poll wakes at least this often */
-#define LINGER_NS 5000000000LL       /* how long a finished connection waits for the client */
 #define TIMEOUT_NS 60000000000LL     /* a client that takes nothing this long is closed */
 #define ACCEPT_PAUSE_NS 100000000LL  /* how long accepting pauses after accept failed */
 
@@ -48,6 +50,7 @@ static void log_line(struct conn *c, const char *what) {
 
 static int file;
 static off_t size;
+static long long linger_ns = 5000000000LL; /* how long a finished connection waits for the client */
 
 /* Sends what the socket takes now (t: the time now); 1 while the connection stays open. */
 static int pump(struct conn *c, long long t) {
@@ -91,7 +94,8 @@ static void peer_text(int fd, char *out, size_t len) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) return fprintf(stderr, "usage: send_file PORT FILE\n"), 2;
+  if (argc != 3 && argc != 4) return fprintf(stderr, "usage: send_file PORT FILE [LINGER_MS]\n"), 2;
+  if (argc == 4) linger_ns = atoll(argv[3]) * 1000000LL;
   file = open(argv[2], O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (file < 0 || fstat(file, &st) < 0) return perror(argv[2]), 2;
@@ -155,7 +159,7 @@ int main(int argc, char **argv) {
         log_line(c, what);
         open = 0;
       }
-      if (open && c->draining && t - c->start > LINGER_NS) open = 0;
+      if (open && c->draining && t - c->start > linger_ns) open = 0;
       if (open) conns[kept++] = *c;
       else close(c->fd);
     }

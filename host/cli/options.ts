@@ -64,7 +64,7 @@ export function checkConnect(spec: string, flag = '--connect'): string {
   return spec;
 }
 
-/** --timeout SECONDS: a whole number of seconds, or a decimal one, from 0.001 to a day. */
+/** --timeout (or another flag's) SECONDS: a whole number of seconds, or a decimal one, from 0.001 to a day. */
 export function parseTimeout(v: string, flag = '--timeout'): number {
   const n = Number(v);
   if (!/^\d+(\.\d+)?$/.test(v) || n < 0.001 || n > 86400) throw new UsageError(`${flag} ${v}: expected seconds from 0.001 to 86400`);

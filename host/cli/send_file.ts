@@ -7,11 +7,14 @@ import * as libc from '../native/libc.js';
 import { F, O } from '../native/platform.js';
 import { InputError, UsageError, systemError, type Command } from './core.js';
 import { loadModule, runWorkers } from './guest.js';
-import { LISTEN, WORKERS, checkListen, parseTimeout, parseWorkers } from './options.js';
+import { openFilesLimit } from '../limits.js';
+import { LISTEN, MAX_FDS, WORKERS, checkListen, parseMaxFds, parseTimeout, parseWorkers } from './options.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 /** As nginx's send_timeout. */
 export const DEFAULT_TIMEOUT_S = 60;
+/** How long a finished connection waits for its client to close. */
+export const DEFAULT_LINGER_S = 5;
 
 export const sendFileCommand: Command = {
   name: 'send-file',
@@ -21,6 +24,8 @@ export const sendFileCommand: Command = {
     listen: { ...LISTEN, help: `where to listen (default ${DEFAULT_LISTEN}; [IPv6]:PORT too)` },
     workers: WORKERS,
     timeout: { type: 'string', value: 'SECONDS', help: `disconnect a client that takes no byte for this long (default ${DEFAULT_TIMEOUT_S})` },
+    linger: { type: 'string', value: 'SECONDS', help: `after the last byte, wait this long for the client to close (default ${DEFAULT_LINGER_S})` },
+    'max-fds': { ...MAX_FDS, help: 'each worker\'s guest may hold at most N descriptors (default: the process\'s\nRLIMIT_NOFILE); a connection holds one' },
   },
   notes: 'SIGINT or SIGTERM stop it cleanly.',
 
@@ -28,6 +33,9 @@ export const sendFileCommand: Command = {
     const listen = values.listen === undefined ? [DEFAULT_LISTEN] : (values.listen as string[]).map(checkListen);
     const workers = values.workers === undefined ? 1 : parseWorkers(values.workers as string);
     const timeout = values.timeout === undefined ? DEFAULT_TIMEOUT_S : parseTimeout(values.timeout as string);
+    const linger = values.linger === undefined ? DEFAULT_LINGER_S : parseTimeout(values.linger as string, '--linger');
+    // A server holds a descriptor per client: bounded by the process's limit (host/limits.ts).
+    const maxFds = values['max-fds'] === undefined ? openFilesLimit() : parseMaxFds(values['max-fds'] as string);
     if (operands.length === 0) throw new UsageError('send-file needs a FILE');
     if (operands.length > 1) throw new UsageError(`send-file takes one FILE, not also ${operands[1]}`);
     const file = operands[0];
@@ -44,7 +52,7 @@ export const sendFileCommand: Command = {
         `fetch it with:  curl --http0.9 -s -o copy http://${shown[0]}/   or:  nc -d ${shown[0].replace(/^\[?(.*?)\]?:(\d+)$/, '$1 $2')} > copy\n` +
         'stop with Ctrl-C\n');
       return await runWorkers(module, {
-        workers, args: (w) => guestArgs(timeout, workers, w), listen: listeners, grant: [fd],
+        workers, args: (w) => guestArgs(timeout, linger, workers, w), listen: listeners, grant: [fd], maxFds,
       }, true);
     } finally {
       for (const l of listeners) closeSync(l);
@@ -54,8 +62,9 @@ export const sendFileCommand: Command = {
 };
 
 /** The seed server's argv for worker `worker` of `workers`. */
-export function guestArgs(timeoutSeconds: number, workers: number, worker: number): string[] {
-  const args = ['send_file', '--timeout-ms', String(Math.round(timeoutSeconds * 1000))];
+export function guestArgs(timeoutSeconds: number, lingerSeconds: number, workers: number, worker: number): string[] {
+  const args = ['send_file', '--timeout-ms', String(Math.round(timeoutSeconds * 1000)),
+    '--linger-ms', String(Math.round(lingerSeconds * 1000))];
   return workers > 1 ? [...args, '--worker', String(worker)] : args;
 }
 

@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { serveCommand, DEFAULT_LISTEN } from '../serve.js';
 import { UsageError, type Command } from './core.js';
-import { LISTEN, WORKERS, checkListen, parseWorkers } from './options.js';
+import { LISTEN, MAX_FDS, WORKERS, checkListen, parseMaxFds, parseWorkers } from './options.js';
 
 /** A timeout flag's seconds, from 0.001 to a day. */
 function seconds(flag: string, v: string): number {
@@ -19,6 +19,7 @@ export const serveCommandSpec: Command = {
   options: {
     listen: { ...LISTEN, help: `where to listen, repeatable (default ${DEFAULT_LISTEN}; [IPv6]:PORT too;\n"systemd" for the sockets of systemd socket activation)` },
     workers: WORKERS,
+    'max-fds': { ...MAX_FDS, help: 'each worker\'s guest may hold at most N descriptors (default: the process\'s\nRLIMIT_NOFILE); a connection holds one, and open files\n(up to 256 cached, and those responses still send from) a few more' },
     quiet: { type: 'boolean', help: 'no access log on stdout' },
     list: { type: 'boolean', help: 'list directories that have no index.html (else 403)' },
     'header-timeout': { type: 'string', value: 'S', help: 'close a client that does not send a request head in S seconds (default 60)' },
@@ -41,6 +42,7 @@ export const serveCommandSpec: Command = {
       root,
       listen: listen.length ? listen : [DEFAULT_LISTEN],
       workers: values.workers === undefined ? 1 : parseWorkers(values.workers as string),
+      maxFds: values['max-fds'] === undefined ? undefined : parseMaxFds(values['max-fds'] as string),
       quiet: values.quiet === true,
       list: values.list === true,
       headerTimeout: t('header-timeout'),

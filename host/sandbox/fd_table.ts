@@ -42,6 +42,17 @@ export class FdEntry {
    * transfer, so a short write never loses data.
    */
   pending: Uint8Array | null = null;
+  /**
+   * Set where this sandbox created the open file description (accept, open, pipe) and no
+   * other descriptor refers to it, so that closing the host descriptor ends it: epoll then
+   * needs no EPOLL_CTL_DEL (poll_set.ts). Left false for anything duplicated from the host.
+   */
+  exclusive = false;
+  /**
+   * The interest set this entry is registered with, if any: told when bytes become pending on
+   * it where no table is at hand (the copying path of either ABI).
+   */
+  watcher: TableObserver | null = null;
   constructor(
     /**
      * The host descriptor this entry owns, or -1 for a virtual file. Set once, by whoever
@@ -88,6 +99,12 @@ export function filetypeFromMode(mode: number): number {
 
 /** RLIMIT_NOFILE's usual soft limit (getrlimit(2)), the default number of guest descriptors. */
 export const DEFAULT_FD_LIMIT = 1024;
+/** The most guest descriptors a table takes (Linux's default fs.nr_open). */
+export const MAX_FD_LIMIT = 1 << 20;
+/** The length of FdTable.owned for a limit: a slot per guest number and one for the table's own. */
+export function ownedSlots(limit: number): number {
+  return limit + 1;
+}
 
 /**
  * A guest number reserved for a descriptor about to be created. `entry.hostFd` is set by the
@@ -96,7 +113,25 @@ export const DEFAULT_FD_LIMIT = 1024;
  * table, which closes it.
  */
 export class Reservation {
-  constructor(readonly fd: number, readonly entry: FdEntry) {}
+  constructor(public fd: number, readonly entry: FdEntry) {}
+}
+
+/**
+ * Told of every change to the table that a cache keyed on its entries must see: poll_oneoff's
+ * persistent interest set (host/wasi/poll_set.ts) removes a descriptor from its epoll set
+ * before the descriptor is closed, since epoll keys on the open file description, which may
+ * outlive the descriptor (a duplicate held by the host) and go on reporting events.
+ */
+export interface TableObserver {
+  /**
+   * `entry` no longer has the number it had (removed, replaced or renumbered); it is still
+   * open, and `closing` says whether it is about to be closed.
+   */
+  unmapped(entry: FdEntry, closing: boolean): void;
+  /** Something poll_oneoff reads changed: the rights the guest dropped, or bytes left pending. */
+  changed(entry: FdEntry): void;
+  /** The table is closing every descriptor. */
+  closed(): void;
 }
 
 export class FdTable {
@@ -107,20 +142,32 @@ export class FdTable {
    * The host descriptor of each guest number, or -1, in shared memory: a thread that ran the
    * guest in a worker it had to terminate (a guest computing without calls ignores a stop)
    * closes what the dead worker owned from it, since no code of the worker runs any more.
-   * Cleared before each close, so that it never names a number the process has reused.
+   * Cleared before each close, so that it never names a number the process has reused. One
+   * slot more than the limit, at index `limit`: the table's own descriptor, poll_oneoff's
+   * epoll instance (see holdOwn), which the guest never sees.
    */
   readonly owned: Int32Array;
+  /** A reservation given back before its descriptor existed, reused by reserve (see cancel). */
+  private spare: Reservation | null = null;
+  /** At most one: poll_oneoff's interest set, once the guest has polled. */
+  observer: TableObserver | null = null;
+  /**
+   * No free number lies below this one: insert searches from here, so that a server holding
+   * thousands of descriptors does not scan them all for each one it accepts.
+   */
+  private lowestFree = 0;
 
   /**
    * `limit`: guest descriptors are numbered below it, as open(2)'s below RLIMIT_NOFILE.
-   * `owned`: where to mirror the host descriptors (see above), `limit` slots; made if not given.
+   * `owned`: where to mirror the host descriptors (see above), `limit + 1` slots (ownedSlots);
+   * made if not given.
    */
   constructor(readonly limit = DEFAULT_FD_LIMIT, owned?: Int32Array) {
-    if (!Number.isInteger(limit) || limit < 3 || limit > 1 << 20) {
-      throw new RangeError(`the descriptor limit must be an integer from 3 to ${1 << 20}, not ${limit}`);
+    if (!Number.isInteger(limit) || limit < 3 || limit > MAX_FD_LIMIT) {
+      throw new RangeError(`the descriptor limit must be an integer from 3 to ${MAX_FD_LIMIT}, not ${limit}`);
     }
-    if (owned !== undefined && owned.length < limit) throw new RangeError('the shared descriptor list is shorter than the limit');
-    this.owned = (owned ?? new Int32Array(new SharedArrayBuffer(4 * limit))).fill(-1);
+    if (owned !== undefined && owned.length < ownedSlots(limit)) throw new RangeError('the shared descriptor list is shorter than the limit');
+    this.owned = (owned ?? new Int32Array(new SharedArrayBuffer(4 * ownedSlots(limit)))).fill(-1);
   }
 
   /**
@@ -163,12 +210,14 @@ export class FdTable {
    * that number is not below the limit (open(2), EMFILE).
    */
   insert(entry: FdEntry, min = 0): number {
-    let fd = this.entries.indexOf(undefined, min);
-    if (fd < 0) fd = Math.max(min, this.entries.length);
+    const from = Math.max(min, this.lowestFree);
+    let fd = from < this.entries.length ? this.entries.indexOf(undefined, from) : -1;
+    if (fd < 0) fd = Math.max(from, this.entries.length);
     if (fd >= this.limit) fail(errno.mfile);
     while (this.entries.length < fd) this.entries.push(undefined); // no holes: indexOf skips them
     this.entries[fd] = entry;
     this.owned[fd] = entry.hostFd;
+    if (from === this.lowestFree) this.lowestFree = fd + 1; // nothing was free in [from, fd)
     return fd;
   }
 
@@ -187,8 +236,13 @@ export class FdTable {
    * as soon as the system call returns, then calls commit, or cancel on failure.
    */
   reserve(min = 0): Reservation {
-    const entry = new FdEntry(-1, FILETYPE.UNKNOWN, 0, 0);
-    return new Reservation(this.insert(entry, min), entry);
+    const spare = this.spare;
+    const entry = spare !== null ? spare.entry : new FdEntry(-1, FILETYPE.UNKNOWN, 0, 0);
+    const fd = this.insert(entry, min);
+    this.spare = null;
+    if (spare === null) return new Reservation(fd, entry);
+    spare.fd = fd;
+    return spare;
   }
 
   /** Completes a reservation whose host descriptor exists; returns its guest number. */
@@ -198,6 +252,7 @@ export class FdTable {
     e.rightsBase = rightsBase;
     e.rightsInheriting = rightsInheriting;
     this.owned[r.fd] = e.hostFd;
+    this.observer?.changed(e); // a number poll_oneoff saw reserved (a call cut short) is decoded again
     return r.fd;
   }
 
@@ -205,7 +260,14 @@ export class FdTable {
   cancel(r: Reservation): void {
     if (this.entries[r.fd] !== r.entry) return;
     this.remove(r.fd);
-    closeEntry(r.entry);
+    if (r.entry.hostFd >= 0) {
+      closeEntry(r.entry);
+    } else {
+      // Nothing was created: kept for the next reserve, so that a server's accept at EAGAIN,
+      // its steady state, allocates nothing (an FdEntry costs a few hundred instructions).
+      r.entry.exclusive = false;
+      this.spare = r;
+    }
   }
 
   /**
@@ -242,16 +304,22 @@ export class FdTable {
   /** Puts `entry` in place of what `fd` holds; returns the old entry for the caller to close. */
   replace(fd: number, entry: FdEntry): FdEntry {
     const old = this.get(fd);
+    this.observer?.unmapped(old, true); // the caller closes it
     this.entries[fd >>> 0] = entry;
     this.owned[fd >>> 0] = entry.hostFd;
     return old;
   }
 
-  /** Removes a guest descriptor and returns its entry; the caller closes the host side. */
-  remove(fd: number): FdEntry {
+  /**
+   * Removes a guest descriptor and returns its entry; the caller closes the host side, unless
+   * `closing` is false (the entry moves to another number).
+   */
+  remove(fd: number, closing = true): FdEntry {
     const e = this.get(fd);
+    this.observer?.unmapped(e, closing);
     this.entries[fd >>> 0] = undefined;
     this.owned[fd >>> 0] = -1;
+    if ((fd >>> 0) < this.lowestFree) this.lowestFree = fd >>> 0;
     while (this.entries.length > 0 && this.entries[this.entries.length - 1] === undefined) this.entries.pop();
     return e;
   }
@@ -261,11 +329,12 @@ export class FdTable {
     const src = this.get(from);
     const dst = this.get(to);
     if (src === dst) return;
+    this.observer?.unmapped(dst, true); // before it is closed; src is told by remove(from)
     this.owned[to >>> 0] = -1;
     closeEntry(dst);
     this.entries[to >>> 0] = src;
     this.owned[to >>> 0] = src.hostFd;
-    this.remove(from);
+    this.remove(from, false);
   }
 
   /** Every entry with its guest number. */
@@ -276,8 +345,28 @@ export class FdTable {
     }
   }
 
+  /** Tells the observer that `entry` changed in a way poll_oneoff must see (see TableObserver). */
+  touch(entry: FdEntry): void {
+    this.observer?.changed(entry);
+  }
+
+  /**
+   * Records the table's own descriptor (poll_oneoff's epoll instance) in the slot past the
+   * guest numbers, so that closeOwned closes it after a terminated worker; -1 forgets it
+   * (before it is closed). Set the moment the system call returns, as a reservation's.
+   */
+  holdOwn(hostFd: number): void {
+    this.owned[this.limit] = hostFd;
+  }
+
   /** Closes every host descriptor the table owns, temporaries too, and empties it. */
   closeAll(): void {
+    this.observer?.closed(); // its epoll instance first, before the descriptors it watches
+    this.observer = null;
+    this.lowestFree = 0;
+    const own = this.owned[this.limit]; // still set only where making the observer was cut short
+    this.owned[this.limit] = -1;
+    if (own >= 0) libc.close(own);
     const all = new Set([...this.entries, ...this.temporaries]); // a temporary may be kept halfway
     this.entries = [];
     this.temporaries = [];

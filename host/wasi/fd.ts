@@ -107,6 +107,7 @@ function setSharedFlags(ctx: Context, fd: number, e: FdEntry, current: number, n
   mine.filetype = e.filetype;
   mine.rightsBase = e.rightsBase;
   mine.rightsInheriting = e.rightsInheriting;
+  mine.exclusive = true; // reopened through /proc: a description of its own (poll_set.ts)
   mine.revoked = e.revoked;
   mine.pending = e.pending;
   closeEntry(ctx.fds.replace(fd, mine));
@@ -120,6 +121,7 @@ export function fd_fdstat_set_rights(ctx: Context, fd: number, base: number, inh
   e.revoked |= e.rightsBase & ~base;
   e.rightsBase = base;
   e.rightsInheriting = inheriting;
+  ctx.fds.touch(e);
 }
 
 export function fd_seek(ctx: Context, fd: number, offset: bigint, whence: number): bigint {

@@ -28,12 +28,34 @@ export function guestIovecs(mem: GuestMemory, iovs: number, count: number): Uint
   return views;
 }
 
-/** Fills the host iovec array with the addresses of the given views of guest memory. */
+/** The host address of hostIov's first byte: its backing store never moves. */
+let hostIovAddress = 0n;
+export function hostIovecsAddress(): bigint {
+  if (hostIovAddress === 0n) hostIovAddress = libc.addressOf(hostIov);
+  return hostIovAddress;
+}
+
+/** Guest memory's ArrayBuffer as last seen, and its host address as a number (< 2^53 on Linux). */
+let seenBuffer: ArrayBufferLike | null = null;
+let seenBase = 0;
+
+/**
+ * Fills the host iovec array with the addresses of the given views of guest memory. Addresses
+ * and lengths are written as u32 halves of plain numbers: a BigInt per field costs more than
+ * the rest of the call.
+ */
 export function toHostIovecs(mem: GuestMemory, views: Uint8Array[]): Buffer {
   for (let i = 0; i < views.length; i++) {
     const v = views[i];
-    hostIov.writeBigUInt64LE(v.length === 0 ? 0n : mem.address(v.byteOffset, v.length), i * 16);
-    hostIov.writeBigUInt64LE(BigInt(v.length), i * 16 + 8);
+    if (v.buffer !== seenBuffer) { // memory grew, or another guest: look its address up again
+      seenBase = Number(mem.address(0, 0));
+      seenBuffer = v.buffer;
+    }
+    const addr = v.length === 0 ? 0 : seenBase + v.byteOffset;
+    hostIov.writeUInt32LE(addr % 0x100000000, i * 16);
+    hostIov.writeUInt32LE(Math.floor(addr / 0x100000000), i * 16 + 4);
+    hostIov.writeUInt32LE(v.length, i * 16 + 8);
+    hostIov.writeUInt32LE(0, i * 16 + 12);
   }
   return hostIov;
 }
@@ -79,14 +101,26 @@ export function readyNow(hostFd: number, write: boolean): boolean {
 }
 
 /**
- * Runs a raw syscall, retrying after a wait where the entry must appear blocking. A call
- * interrupted for a stop (sandbox/interrupt.ts) ends the guest; one interrupted by any other
- * signal is restarted, as with SA_RESTART.
+ * What `retrying`, readInto and writeFrom return for EAGAIN: the negated WASI errno, which the
+ * import returns as is. EAGAIN is a non-blocking server's steady state, and a thrown WasiError
+ * costs ~7,000 instructions (bench/profile.sh), several times the call it ends.
+ */
+export const AGAIN = -errno.again;
+
+/**
+ * Runs a raw syscall, retrying after a wait where the entry must appear blocking. Returns the
+ * result, or AGAIN; other errors are thrown. A call interrupted for a stop
+ * (sandbox/interrupt.ts) ends the guest; one interrupted by any other signal is restarted, as
+ * with SA_RESTART.
  */
 export function retrying(e: FdEntry, write: boolean, stop: Int32Array | null, op: () => number): number {
   for (;;) {
     const r = op();
-    if (r === -EAGAIN && e.emulateBlocking) { waitReady(e.hostFd, write, stop); continue; }
+    if (r === -EAGAIN) {
+      if (!e.emulateBlocking) return AGAIN;
+      waitReady(e.hostFd, write, stop);
+      continue;
+    }
     if (r === -EINTR) { stopPoint(stop); continue; }
     return check(r);
   }
@@ -94,11 +128,22 @@ export function retrying(e: FdEntry, write: boolean, stop: Int32Array | null, op
 
 /** struct msghdr on LP64 Linux: name @0, namelen @8, iov @16, iovlen @24, control @32, controllen @40, flags @48. */
 const msg = Buffer.alloc(56);
-export function msghdr(iov: Buffer, count: number): Buffer {
+/** The msghdr over the host iovec array (toHostIovecs), whose address never changes. */
+export function msghdr(count: number): Buffer {
   msg.fill(0);
-  msg.writeBigUInt64LE(libc.addressOf(iov), 16);
-  msg.writeBigUInt64LE(BigInt(count), 24);
+  msg.writeBigUInt64LE(hostIovecsAddress(), 16);
+  msg.writeUInt32LE(count, 24);
   return msg;
+}
+
+/** The msg_flags recvmsg(2) left in the msghdr of the last call (MSG_TRUNC: a datagram cut short). */
+export function msgFlags(): number {
+  return msg.readInt32LE(48);
+}
+
+/** A non-blocking call's result: its count, or AGAIN (returned, not thrown); other errors thrown. */
+function nonblocking(r: number): number {
+  return r === -EAGAIN ? AGAIN : check(r);
 }
 
 /** Linux's MSG_* flags (bits/socket.h). */
@@ -110,7 +155,7 @@ export function readInto(ctx: Context, e: FdEntry, views: Uint8Array[], offset: 
   if (views.length === 0) return 0;
   const iov = toHostIovecs(ctx.mem, views);
   // NONBLOCK the guest asked for on a shared socket that stays blocking: a non-blocking call.
-  if (e.emulateNonblock && offset === null) return check(libc.recvmsg(e.hostFd, msghdr(iov, views.length), MSG.DONTWAIT));
+  if (e.emulateNonblock && offset === null) return nonblocking(libc.recvmsg(e.hostFd, msghdr(views.length), MSG.DONTWAIT));
   return retrying(e, false, ctx.stop, () => offset === null
     ? libc.readv(e.hostFd, iov, views.length)
     : libc.preadv(e.hostFd, iov, views.length, BigInt.asIntN(64, offset)));
@@ -153,7 +198,7 @@ export function writeFrom(ctx: Context, e: FdEntry, views: Uint8Array[], offset:
   if (views.length === 0) return 0;
   const iov = toHostIovecs(ctx.mem, views);
   if (e.emulateNonblock && offset === null) {
-    return check(libc.sendmsg(e.hostFd, msghdr(iov, views.length), MSG.DONTWAIT | MSG.NOSIGNAL));
+    return nonblocking(libc.sendmsg(e.hostFd, msghdr(views.length), MSG.DONTWAIT | MSG.NOSIGNAL));
   }
   return retrying(e, true, ctx.stop, () => offset === null
     ? libc.writev(e.hostFd, iov, views.length)

@@ -96,6 +96,7 @@ export function path_open(ctx: Context, fd: number, req: OpenRequest): number {
     const hostFd = openBeneath(dir.hostFd, req.path, flags, flags & O.CREAT ? 0o666 : 0, slot.entry);
     const filetype = statFd(hostFd).filetype;
     const [base, inheriting] = narrowRights(filetype, req.rightsBase, req.rightsInheriting, dir);
+    slot.entry.exclusive = true; // a description of its own (open(2)): see poll_set.ts
     return ctx.fds.commit(slot, filetype, base, inheriting);
   } catch (e) {
     ctx.fds.cancel(slot);

@@ -33,6 +33,23 @@ function clockNs(read: typeof libc.clock_gettime, id: number): bigint {
   return timespec.readBigInt64LE(0) * 1_000_000_000n + timespec.readBigInt64LE(8);
 }
 
+/**
+ * Writes a struct timespec as a WASI timestamp (u64 nanoseconds) at `at`, in u32 halves of
+ * exact plain numbers: no BigInt for a call a server makes per request. Realtime nanoseconds
+ * pass 2^53, so seconds are split in 16-bit parts where a product could lose bits.
+ */
+function setTimestamp(out: DataView, at: number, ts: Buffer): void {
+  const sec = ts.readUInt32LE(0) + ts.readInt32LE(4) * 0x100000000, nsec = ts.readUInt32LE(8);
+  if (sec < 0) { // before 1970: the u64 wraps, as the BigInt it stands for would
+    out.setBigUint64(at, BigInt.asUintN(64, BigInt(sec) * 1_000_000_000n + BigInt(nsec)), true);
+    return;
+  }
+  const p1 = Math.floor(sec / 65536) * 1e9; // sec = hi * 65536 + lo; p1 = hi * 1e9 < 2^48
+  const r = (p1 % 65536) * 65536 + (sec % 65536) * 1e9 + nsec; // < 2^47
+  out.setUint32(at, r % 0x100000000, true);
+  out.setUint32(at + 4, Math.floor(p1 / 65536) + Math.floor(r / 0x100000000), true);
+}
+
 /** Writes a list of strings as argv/environ do: pointers into one NUL-separated buffer. */
 function writeStrings(ctx: Context, list: readonly string[], ptrs: number, buf: number): void {
   let at = buf;
@@ -67,6 +84,12 @@ function writeSizes(ctx: Context, list: readonly string[], countPtr: number, siz
 
 export function preview1(ctx: Context): Imports {
   const { mem } = ctx;
+  /** Stores a u32 result, or returns the errno a negative one carries (AGAIN, io.ts). */
+  const count = (ret: number, n: number): number => {
+    if (n < 0) return -n;
+    mem.setU32(ret, n);
+    return errno.success;
+  };
   const imports: Record<string, (...a: any[]) => number | void> = {
     args_get: (argv: number, buf: number) => writeStrings(ctx, ctx.args, argv, buf),
     args_sizes_get: (count: number, size: number) => writeSizes(ctx, ctx.args, count, size),
@@ -78,8 +101,9 @@ export function preview1(ctx: Context): Imports {
       mem.setU64(ret, clockNs(libc.clock_getres, id));
     },
     clock_time_get: (id: number, _precision: bigint, ret: number) => {
-      mem.check(ret, 8);
-      mem.setU64(ret, clockNs(libc.clock_gettime, id));
+      const out = mem.view(ret, 8);
+      if ((id >>> 0) > CLOCK.THREAD_CPUTIME_ID || libc.clock_gettime(id, timespec) < 0) fail(errno.inval);
+      setTimestamp(out, ret >>> 0, timespec);
     },
     random_get: (buf: number, len: number) => randomGet(ctx, buf, len),
     sched_yield: () => { libc.sched_yield(); },
@@ -88,25 +112,26 @@ export function preview1(ctx: Context): Imports {
       throw new ProcExit(ctx.exitStatus);
     },
 
+    // The transfers return a count, or AGAIN (io.ts): a negated errno, returned without a throw.
     fd_read: (f: number, iovs: number, n: number, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_READ);
-      mem.setU32(ret, readInto(ctx, e, guestIovecs(mem, iovs, n), null));
+      return count(ret, readInto(ctx, e, guestIovecs(mem, iovs, n), null));
     },
     fd_write: (f: number, iovs: number, n: number, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_WRITE);
-      mem.setU32(ret, writeFrom(ctx, e, guestIovecs(mem, iovs, n), null));
+      return count(ret, writeFrom(ctx, e, guestIovecs(mem, iovs, n), null));
     },
     fd_pread: (f: number, iovs: number, n: number, offset: bigint, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_READ | R.FD_SEEK);
-      mem.setU32(ret, readInto(ctx, e, guestIovecs(mem, iovs, n), offset));
+      return count(ret, readInto(ctx, e, guestIovecs(mem, iovs, n), offset));
     },
     fd_pwrite: (f: number, iovs: number, n: number, offset: bigint, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_WRITE | R.FD_SEEK);
-      mem.setU32(ret, writeFrom(ctx, e, guestIovecs(mem, iovs, n), offset));
+      return count(ret, writeFrom(ctx, e, guestIovecs(mem, iovs, n), offset));
     },
     fd_seek: (f: number, offset: bigint, whence: number, ret: number) => {
       mem.check(ret, 8);
@@ -216,18 +241,19 @@ export function preview1(ctx: Context): Imports {
 
     sock_accept: (f: number, flags: number, ret: number) => {
       mem.check(ret, 4);
-      mem.setU32(ret, sock.sock_accept(ctx, f, flags & 0xffff));
+      return count(ret, sock.sock_accept(ctx, f, flags & 0xffff));
     },
     sock_recv: (f: number, iovs: number, n: number, riflags: number, retLen: number, retFlags: number) => {
       mem.check(retLen, 4);
       mem.check(retFlags, 2);
-      const [len, roflags] = sock.sock_recv(ctx, f, guestIovecs(mem, iovs, n), riflags & 0xffff);
+      const len = sock.sock_recv(ctx, f, guestIovecs(mem, iovs, n), riflags & 0xffff);
+      if (len < 0) return -len;
       mem.setU32(retLen, len);
-      mem.setU16(retFlags, roflags);
+      mem.setU16(retFlags, sock.recvFlags());
     },
     sock_send: (f: number, iovs: number, n: number, siflags: number, ret: number) => {
       mem.check(ret, 4);
-      mem.setU32(ret, sock.sock_send(ctx, f, guestIovecs(mem, iovs, n), siflags & 0xffff));
+      return count(ret, sock.sock_send(ctx, f, guestIovecs(mem, iovs, n), siflags & 0xffff));
     },
     sock_shutdown: (f: number, how: number) => sock.sock_shutdown(ctx, f, how & 0xff),
   };

@@ -7,7 +7,7 @@ import { check, errno, fail } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
 import { FILETYPE, R, maxRights } from '../sandbox/rights.js';
 import { FDFLAGS, RIFLAGS, ROFLAGS_RECV_DATA_TRUNCATED, SDFLAGS } from './abi.js';
-import { MSG, msghdr, readyNow, retrying, toHostIovecs } from './io.js';
+import { AGAIN, MSG, msgFlags, msghdr, readyNow, retrying, toHostIovecs } from './io.js';
 
 /** shutdown(2)'s SHUT_*. */
 const SHUT = { RD: 0, WR: 1, RDWR: 2 } as const;
@@ -15,7 +15,7 @@ const SHUT = { RD: 0, WR: 1, RDWR: 2 } as const;
 /**
  * accept4(2), close-on-exec; the new descriptor joins the guest's table. Its number is
  * reserved first (`mfile` at the guest's limit, before a connection is taken), and the
- * descriptor is the table's the moment accept4 returns it.
+ * descriptor is the table's the moment accept4 returns it. Returns it, or AGAIN (io.ts).
  */
 export function sock_accept(ctx: Context, fd: number, flags: number): number {
   const e = ctx.fds.getUnrevoked(fd, R.SOCK_ACCEPT);
@@ -28,10 +28,11 @@ export function sock_accept(ctx: Context, fd: number, flags: number): number {
   // NONBLOCK the guest asked for on a shared listener that stays blocking: nothing pending is
   // EAGAIN, as natively (another owner may still take what was pending first: a stop
   // interrupts that wait, sandbox/interrupt.ts).
-  if (e.emulateNonblock && !readyNow(e.hostFd, false)) fail(errno.again);
+  if (e.emulateNonblock && !readyNow(e.hostFd, false)) return AGAIN;
   const slot = ctx.fds.reserve();
+  let r: number;
   try {
-    retrying(e, false, ctx.stop, () => {
+    r = retrying(e, false, ctx.stop, () => {
       const r = libc.accept4(e.hostFd, null, null, sockFlags);
       if (r >= 0) slot.entry.hostFd = r;
       return r;
@@ -40,28 +41,41 @@ export function sock_accept(ctx: Context, fd: number, flags: number): number {
     ctx.fds.cancel(slot);
     throw err;
   }
+  if (r === AGAIN) {
+    ctx.fds.cancel(slot);
+    return AGAIN;
+  }
   const [base, inheriting] = maxRights(FILETYPE.SOCKET_STREAM);
+  slot.entry.exclusive = true; // accept4 made the description; only this descriptor refers to it
   return ctx.fds.commit(slot, FILETYPE.SOCKET_STREAM, base, inheriting);
 }
 
-/** recvmsg(2): returns [bytes, roflags]. RECV_DATA_TRUNCATED reports MSG_TRUNC (datagrams). */
-export function sock_recv(ctx: Context, fd: number, views: Uint8Array[], riflags: number): [number, number] {
+/**
+ * recvmsg(2): returns the bytes received, or AGAIN (io.ts); recvFlags() then tells the roflags.
+ */
+export function sock_recv(ctx: Context, fd: number, views: Uint8Array[], riflags: number): number {
   const e = ctx.fds.getUnrevoked(fd, R.FD_READ);
   if (riflags & ~(RIFLAGS.RECV_PEEK | RIFLAGS.RECV_WAITALL)) fail(errno.inval);
   if (e.hostFd < 0) fail(errno.notsock);
   const flags = (riflags & RIFLAGS.RECV_PEEK ? MSG.PEEK : 0) | (riflags & RIFLAGS.RECV_WAITALL ? MSG.WAITALL : 0) |
     (e.emulateNonblock ? MSG.DONTWAIT : 0);
-  const m = msghdr(toHostIovecs(ctx.mem, views), views.length);
-  const n = retrying(e, false, ctx.stop, () => libc.recvmsg(e.hostFd, m, flags));
-  return [n, m.readInt32LE(48) & MSG.TRUNC ? ROFLAGS_RECV_DATA_TRUNCATED : 0];
+  toHostIovecs(ctx.mem, views);
+  const m = msghdr(views.length);
+  return retrying(e, false, ctx.stop, () => libc.recvmsg(e.hostFd, m, flags));
 }
 
-/** sendmsg(2) with MSG_NOSIGNAL. WASI defines no siflags, so any bit is `inval`. */
+/** The roflags of the last sock_recv: RECV_DATA_TRUNCATED reports MSG_TRUNC (datagrams). */
+export function recvFlags(): number {
+  return msgFlags() & MSG.TRUNC ? ROFLAGS_RECV_DATA_TRUNCATED : 0;
+}
+
+/** sendmsg(2) with MSG_NOSIGNAL; returns the bytes sent, or AGAIN. WASI defines no siflags, so any bit is `inval`. */
 export function sock_send(ctx: Context, fd: number, views: Uint8Array[], siflags: number): number {
   const e = ctx.fds.getUnrevoked(fd, R.FD_WRITE);
   if (siflags !== 0) fail(errno.inval);
   if (e.hostFd < 0) fail(errno.notsock);
-  const m = msghdr(toHostIovecs(ctx.mem, views), views.length);
+  toHostIovecs(ctx.mem, views);
+  const m = msghdr(views.length);
   return retrying(e, true, ctx.stop, () => libc.sendmsg(e.hostFd, m, MSG.NOSIGNAL | (e.emulateNonblock ? MSG.DONTWAIT : 0)));
 }
 

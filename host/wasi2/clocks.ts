@@ -4,14 +4,10 @@
 // its nanoseconds.
 import * as libc from '../native/libc.js';
 import type { Context } from '../sandbox/context.js';
-import { Pollable } from './poll.js';
+import { monotonicNow, Pollable } from './poll.js';
 
 const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1;
 const ts = Buffer.alloc(16);
-
-export function monotonicNow(): bigint {
-  return process.hrtime.bigint();
-}
 
 function resolutionNs(clock: number): bigint {
   libc.clock_getres(clock, ts);

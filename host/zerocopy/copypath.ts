@@ -15,7 +15,7 @@ import * as libc from '../native/libc.js';
 import { F, O } from '../native/platform.js';
 import { check, errno, fail, WasiError } from '../sandbox/errno.js';
 import type { FdEntry } from '../sandbox/fd_table.js';
-import { run, type OffsetAccess } from './transfer.js';
+import { run, type OffsetAccess } from './kernel.js';
 
 export type Call = 'sendfile' | 'splice' | 'tee' | 'copy_file_range';
 
@@ -36,6 +36,7 @@ function privatePipe(): [number, number] {
 export function viaPipes(stop: Int32Array | null, call: Call, src: FdEntry, dst: FdEntry, nonblock: boolean, offIn: OffsetAccess | null,
   len: bigint, op: (inFd: number, outFd: number) => number): number {
   const opened: number[] = [];
+  const hadPending = src.pending !== null;
   try {
     let inFd = src.hostFd, outFd = dst.hostFd;
     let taken: Uint8Array = new Uint8Array(0); // the source's bytes placed in its stand-in pipe
@@ -81,6 +82,8 @@ export function viaPipes(stop: Int32Array | null, call: Call, src: FdEntry, dst:
     return accepted;
   } finally {
     for (const fd of opened) libc.close(fd);
+    // Bytes now pending on a descriptor poll_oneoff waited on through epoll: readable at once.
+    if (!hadPending && src.pending !== null) src.watcher?.changed(src);
   }
 }
 

@@ -10,35 +10,51 @@ import { sock_connect, sock_error } from './connect.js';
 import { pipe_set_size } from './pipe_size.js';
 import { errno, fail } from '../sandbox/errno.js';
 
+const ascii = new TextEncoder();
+
 /** The version of the zerocopy ABI this host implements (docs/ABI.md). */
 export const ZEROCOPY_ABI_VERSION = 2;
 
 export function zerocopy(ctx: Context): Imports {
   const { mem } = ctx;
-  /** The byte counts are i64 in the ABI and size_t to the kernel: the same 64 bits. */
-  const size = (n: bigint): bigint => (n < 0n ? BigInt.asUintN(64, n) : n);
+  /**
+   * The byte counts are i64 in the ABI and size_t to the kernel: the same 64 bits. Counts that
+   * fit in 32 bits go as numbers: koffi converts a BigInt to size_t at ~290 more instructions.
+   */
+  const size = (n: bigint): bigint | number => {
+    const x = Number(n); // exact below 2^53, and rounding keeps larger counts out of the range
+    return x >= 0 && x <= 0xffffffff ? x : BigInt.asUintN(64, n);
+  };
+  /**
+   * Stores a byte count (a u64 below 2^53) at `at` in the view `out` (from result(), which
+   * checked the range): two u32 stores, where setU64 would check the range a second time.
+   */
+  const setCount = (out: DataView, at: number, n: number): void => {
+    out.setUint32(at >>> 0, n % 0x100000000, true);
+    out.setUint32((at >>> 0) + 4, Math.floor(n / 0x100000000), true);
+  };
   /**
    * A result pointer: checked first, before any descriptor is looked up, so that no byte ever
    * moves without its count reaching the guest. It is not optional: 0 (NULL) is `fault`, as
    * pipe2(2) answers EFAULT for a NULL array.
    */
-  const result = (ptr: number, len: number): number => {
+  const result = (ptr: number, len: number): DataView => {
     if (ptr === 0) fail(errno.fault);
-    return mem.check(ptr, len);
+    return mem.view(ptr, len);
   };
 
   return guard('zerocopy', {
     sendfile: (outFd: number, inFd: number, off: number, count: bigint, ret: number) => {
-      result(ret, 8);
-      mem.setU64(ret, zc.sendfile(ctx, outFd, inFd, off, size(count)));
+      const out = result(ret, 8);
+      setCount(out, ret, zc.sendfile(ctx, outFd, inFd, off, size(count)));
     },
     splice: (inFd: number, offIn: number, outFd: number, offOut: number, len: bigint, flags: number, ret: number) => {
-      result(ret, 8);
-      mem.setU64(ret, zc.splice(ctx, inFd, offIn, outFd, offOut, size(len), flags >>> 0));
+      const out = result(ret, 8);
+      setCount(out, ret, zc.splice(ctx, inFd, offIn, outFd, offOut, size(len), flags >>> 0));
     },
     tee: (inFd: number, outFd: number, len: bigint, flags: number, ret: number) => {
-      result(ret, 8);
-      mem.setU64(ret, zc.tee(ctx, inFd, outFd, size(len), flags >>> 0));
+      const out = result(ret, 8);
+      setCount(out, ret, zc.tee(ctx, inFd, outFd, size(len), flags >>> 0));
     },
     pipe: (fdflags: number, ret: number) => {
       result(ret, 8);
@@ -48,16 +64,17 @@ export function zerocopy(ctx: Context): Imports {
     },
     copy_file_range: (inFd: number, offIn: number, outFd: number, offOut: number, len: bigint, flags: number,
       ret: number) => {
-      result(ret, 8);
-      mem.setU64(ret, zc.copy_file_range(ctx, inFd, offIn, outFd, offOut, size(len), flags >>> 0));
+      const out = result(ret, 8);
+      setCount(out, ret, zc.copy_file_range(ctx, inFd, offIn, outFd, offOut, size(len), flags >>> 0));
     },
     sock_cork: (fd: number, enable: number) => zc.sock_cork(ctx, fd, enable),
     sock_peername: (fd: number, buf: number, bufLen: number, ret: number) => {
       result(ret, 4);
-      const text = new TextEncoder().encode(zc.sock_peername(ctx, fd));
+      // ASCII, one byte per character: checked to fit before anything is written.
+      const text = zc.sock_peername(ctx, fd);
       if (text.length > (bufLen >>> 0)) fail(errno.nametoolong);
       if (buf === 0) fail(errno.fault);
-      mem.write(buf, text);
+      ascii.encodeInto(text, mem.bytes(buf, text.length));
       mem.setU32(ret, text.length);
     },
     // ABI v2: outbound connections to granted addresses (connect.ts).

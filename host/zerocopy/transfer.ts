@@ -22,10 +22,12 @@ import { FdEntry, type Reservation } from '../sandbox/fd_table.js';
 import type { Context } from '../sandbox/context.js';
 import type { GuestMemory } from '../sandbox/memory.js';
 import { FILETYPE, R, STREAM_RIGHTS } from '../sandbox/rights.js';
-import { readyNow, stopPoint, waitReady } from '../wasi/io.js';
 import { viaPipes, type Call } from './copypath.js';
+import { kernel, run, type OffsetAccess } from './kernel.js';
 
-const EAGAIN = 11, EBADF = 9, EINTR = 4, ESPIPE = 29;
+export { kernel, type OffsetAccess } from './kernel.js';
+
+const EBADF = 9, ESPIPE = 29;
 /** Linux's splice flags (splice(2)); SPLICE_F_NONBLOCK asks for EAGAIN instead of waiting. */
 export const SPLICE_F = { MOVE: 1, NONBLOCK: 2, MORE: 4, GIFT: 8 } as const;
 /** The one fdflag `pipe` accepts. */
@@ -45,47 +47,6 @@ export function hostOffset(mem: GuestMemory, ptr: number): bigint | null {
     if (e instanceof WasiError) return FAULT_ADDRESS;
     throw e;
   }
-}
-
-/**
- * Runs a raw transfer syscall for descriptors whose flags the guest sees emulated (shared
- * descriptions, see FdEntry); `stop` is the guest's stop flag (Context.stop):
- * - A side that must look blocking (inherited stdio the host made non-blocking) and is not
- *   ready waits for it, in slices that see a stop, and the call is retried, unless the guest
- *   asked for SPLICE_F_NONBLOCK. EAGAIN does not say which side was not ready: each is asked;
- *   if every emulated side is ready, the EAGAIN was the other side's own, and is returned.
- * - A side the guest made NONBLOCK over a description that stays blocking (a shared socket)
- *   and is not ready answers EAGAIN before the call (which could still wait for a large count
- *   once started; a stop interrupts it, sandbox/interrupt.ts).
- * A call interrupted for a stop ends the guest; one interrupted otherwise is restarted.
- */
-export function run(stop: Int32Array | null, src: FdEntry, dst: FdEntry, nonblock: boolean, op: () => number,
-  first?: number): number {
-  if (first === undefined && ((src.emulateNonblock && !readyNow(src.hostFd, false)) ||
-    (dst.emulateNonblock && !readyNow(dst.hostFd, true)))) fail(errno.again);
-  for (let r = first ?? op(); ; r = op()) {
-    if (r === -EAGAIN && !nonblock && (dst.emulateBlocking || src.emulateBlocking)) {
-      const srcWaits = src.emulateBlocking && !readyNow(src.hostFd, false);
-      const dstWaits = dst.emulateBlocking && !readyNow(dst.hostFd, true);
-      if (srcWaits) waitReady(src.hostFd, false, stop);
-      if (dstWaits) waitReady(dst.hostFd, true, stop);
-      if (srcWaits || dstWaits) continue;
-    }
-    if (r === -EINTR) { stopPoint(stop); continue; }
-    return check(r);
-  }
-}
-
-/** A kernel descriptor with nothing the host must deliver first: the system call applies as is. */
-export const kernel = (e: FdEntry): boolean => e.hostFd >= 0 && e.pending === null;
-
-/**
- * An offset the copying path reads and moves back itself (copypath.ts): preview1's lives in
- * guest memory, a WASI 0.2 stream's in a host buffer. The kernel gets the same i64's address.
- */
-export interface OffsetAccess {
-  get(): bigint;
-  set(value: bigint): void;
 }
 
 /** The loff_t at a guest address (0: none), for the copying path. */
@@ -169,24 +130,29 @@ function readable(e: FdEntry): boolean {
   return mode === O.RDONLY || mode === O.RDWR;
 }
 
-export function sendfile(ctx: Context, outFd: number, inFd: number, offset: number, count: bigint): number {
+/** A count as the copy path takes it (counts below 2^32 come as numbers, for koffi: imports.ts). */
+const big = (n: bigint | number): bigint => (typeof n === 'bigint' ? n : BigInt(n));
+
+export function sendfile(ctx: Context, outFd: number, inFd: number, offset: number, count: bigint | number): number {
   const off = hostOffset(ctx.mem, offset);
   const seek = off === null ? 0 : R.FD_SEEK;
   const src = direct(ctx, inFd, R.FD_READ | seek), dst = direct(ctx, outFd, R.FD_WRITE);
   if (src !== null && dst !== null) {
-    const op = () => libc.sendfile(dst.hostFd, src.hostFd, off, count);
-    if (src.emulateNonblock || dst.emulateNonblock) return run(ctx.stop, src, dst, false, op);
+    const at = off ?? 0;
+    if (src.emulateNonblock || dst.emulateNonblock) {
+      return run(ctx.stop, src, dst, false, () => libc.sendfileAt(dst.hostFd, src.hostFd, at, count));
+    }
     // The hot path: one system call, no closure unless it must be retried.
-    const r = libc.sendfile(dst.hostFd, src.hostFd, off, count);
+    const r = libc.sendfileAt(dst.hostFd, src.hostFd, at, count);
     if (r >= 0) return r;
-    return run(ctx.stop, src, dst, false, op, r);
+    return run(ctx.stop, src, dst, false, () => libc.sendfileAt(dst.hostFd, src.hostFd, at, count), r);
   }
   return general(ctx, 'sendfile', operand(ctx, inFd, R.FD_READ, off), operand(ctx, outFd, R.FD_WRITE, null),
-    false, offset, count, (i, o) => libc.sendfile(o, i, off, count));
+    false, offset, big(count), (i, o) => libc.sendfile(o, i, off, count));
 }
 
-export function splice(ctx: Context, inFd: number, offIn: number, outFd: number, offOut: number, len: bigint,
-  flags: number): number {
+export function splice(ctx: Context, inFd: number, offIn: number, outFd: number, offOut: number,
+  len: bigint | number, flags: number): number {
   const oi = hostOffset(ctx.mem, offIn), oo = hostOffset(ctx.mem, offOut);
   const nonblock = (flags & SPLICE_F.NONBLOCK) !== 0;
   const op = (i: number, o: number) => libc.splice(i, oi, o, oo, len, flags);
@@ -194,27 +160,27 @@ export function splice(ctx: Context, inFd: number, offIn: number, outFd: number,
   const dst = direct(ctx, outFd, R.FD_WRITE | (oo === null ? 0 : R.FD_SEEK));
   if (src !== null && dst !== null) return run(ctx.stop, src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
   return general(ctx, 'splice', operand(ctx, inFd, R.FD_READ, oi), operand(ctx, outFd, R.FD_WRITE, oo),
-    nonblock, offIn, len, op);
+    nonblock, offIn, big(len), op);
 }
 
-export function tee(ctx: Context, inFd: number, outFd: number, len: bigint, flags: number): number {
+export function tee(ctx: Context, inFd: number, outFd: number, len: bigint | number, flags: number): number {
   const nonblock = (flags & SPLICE_F.NONBLOCK) !== 0;
   const op = (i: number, o: number) => libc.tee(i, o, len, flags);
   const src = direct(ctx, inFd, R.FD_READ), dst = direct(ctx, outFd, R.FD_WRITE);
   if (src !== null && dst !== null) return run(ctx.stop, src, dst, nonblock, () => op(src.hostFd, dst.hostFd));
   return general(ctx, 'tee', operand(ctx, inFd, R.FD_READ, null), operand(ctx, outFd, R.FD_WRITE, null),
-    nonblock, 0, len, op);
+    nonblock, 0, big(len), op);
 }
 
 export function copy_file_range(ctx: Context, inFd: number, offIn: number, outFd: number, offOut: number,
-  len: bigint, flags: number): number {
+  len: bigint | number, flags: number): number {
   const oi = hostOffset(ctx.mem, offIn), oo = hostOffset(ctx.mem, offOut);
   const op = (i: number, o: number) => libc.copy_file_range(i, oi, o, oo, len, flags);
   const src = direct(ctx, inFd, R.FD_READ | (oi === null ? 0 : R.FD_SEEK));
   const dst = direct(ctx, outFd, R.FD_WRITE | (oo === null ? 0 : R.FD_SEEK));
   if (src !== null && dst !== null) return run(ctx.stop, src, dst, false, () => op(src.hostFd, dst.hostFd));
   return general(ctx, 'copy_file_range', operand(ctx, inFd, R.FD_READ, oi), operand(ctx, outFd, R.FD_WRITE, oo),
-    false, offIn, len, op);
+    false, offIn, big(len), op);
 }
 
 /**
@@ -239,6 +205,7 @@ export function pipe(ctx: Context, fdflags: number): [number, number] {
   if (r === 0) {
     r0.entry.hostFd = fds[0];
     r1.entry.hostFd = fds[1];
+    r0.entry.exclusive = r1.entry.exclusive = true; // pipe2 made both descriptions (poll_set.ts)
   } else {
     ctx.fds.cancel(r1);
     ctx.fds.cancel(r0);
@@ -288,7 +255,11 @@ export function copyFileRangeEntries(stop: Int32Array | null, src: FdEntry, offI
 export function pipeEntries(nonblock: boolean): [read: FdEntry, write: FdEntry] {
   const fds = new Int32Array(2);
   check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | (nonblock ? O.NONBLOCK : 0)));
-  const entry = (hostFd: number) => new FdEntry(hostFd, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0);
+  const entry = (hostFd: number) => {
+    const e = new FdEntry(hostFd, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0);
+    e.exclusive = true; // pipe2 made both descriptions
+    return e;
+  };
   return [entry(fds[0]), entry(fds[1])];
 }
 
@@ -317,15 +288,16 @@ export function corkEntry(e: FdEntry, enable: boolean): void {
 export function sock_peername(ctx: Context, fd: number): string {
   const e = ctx.fds.getUnrevoked(fd, 0);
   if (e.hostFd < 0) fail(errno.notsock);
-  const addr = Buffer.alloc(28);
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(28);
-  check(libc.getpeername(e.hostFd, addr, len));
+  const addr = peerAddr;
+  peerLen.writeUInt32LE(28, 0);
+  check(libc.getpeername(e.hostFd, addr, peerLen));
   const family = addr.readUInt16LE(0), port = addr.readUInt16BE(2);
-  if (family === 2) return `${[...addr.subarray(4, 8)].join('.')}:${port}`;
+  if (family === 2) return `${addr[4]}.${addr[5]}.${addr[6]}.${addr[7]}:${port}`;
   if (family === 10) {
     const groups = Array.from({ length: 8 }, (_, i) => addr.readUInt16BE(8 + i * 2).toString(16));
     return `[${groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}]:${port}`;
   }
   fail(errno.afnosupport);
 }
+/** struct sockaddr_storage's first 28 bytes (sockaddr_in6) and its length, reused per call. */
+const peerAddr = Buffer.alloc(28), peerLen = Buffer.alloc(4);

@@ -2,7 +2,7 @@
 // waits for the server to come up, and the CLI as a child process whose output is watched.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { boundPort } from '../../host/index.js';
 import { listenOn } from '../../host/listen.js';
 import { CLI } from './guest.js';
@@ -40,6 +40,36 @@ export async function download(port: number, host = '127.0.0.1', send?: string, 
       if ((e as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || attempt >= 100) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+}
+
+/** A connection that sends nothing and keeps its side open, counting what it receives. */
+export interface HeldClient { socket: Socket; bytes: number; ended: boolean }
+
+/**
+ * Opens `n` connections to `port` that send nothing and keep their side open after the server
+ * closes its own (allowHalfOpen), until destroyed; resolves once every one is connected (on
+ * loopback that is in the kernel's accept queue, whether the server accepted it or not).
+ * 100 at a time, so that a short accept queue (somaxconn) does not refuse some.
+ */
+export async function holdClients(port: number, n: number, host = '127.0.0.1'): Promise<HeldClient[]> {
+  const held: HeldClient[] = [];
+  try {
+    for (let i = 0; i < n; i += 100) {
+      await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise<void>((resolve, reject) => {
+        const socket = connect({ port, host, allowHalfOpen: true });
+        const c: HeldClient = { socket, bytes: 0, ended: false };
+        held.push(c);
+        socket.on('data', (d) => { c.bytes += d.length; });
+        socket.on('end', () => { c.ended = true; });
+        socket.once('error', reject);
+        socket.once('connect', () => { socket.off('error', reject); socket.on('error', () => {}); resolve(); });
+      })));
+    }
+    return held;
+  } catch (e) {
+    for (const c of held) c.socket.destroy();
+    throw e;
   }
 }
 

@@ -17,6 +17,7 @@ const PRELUDE = `
   (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "path_open"
     (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
   (import "zerocopy" "pipe" (func $pipe (param i32 i32) (result i32)))
   (import "zerocopy" "sendfile" (func $sendfile (param i32 i32 i32 i64 i32) (result i32)))
   ;; writes len bytes at ptr to descriptor fd; returns the errno
