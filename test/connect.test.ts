@@ -172,6 +172,29 @@ socket('is a stream socket, close-on-exec on the host, blocking unless NONBLOCK 
   }
 });
 
+socket('at the guest\'s descriptor limit it is mfile, creates no host socket and sends no SYN', () => {
+  const l = listenOn('127.0.0.1:0');
+  const addr = `127.0.0.1:${boundPort(l)}`;
+  const c = new Caller({ connect: [addr], maxFds: 4 });
+  try {
+    let made = 0;
+    while (c.sandbox.fds.size < 4) {
+      assert.is(connectRaw(c, addr)[0], errno.success, `connect ${made + 1} of those that fit`);
+      made++;
+    }
+    assert.ok(made >= 1, 'at least one connect fitted under the limit');
+    const held = openFds();
+    const [e, fd] = connectRaw(c, addr);
+    assert.is(e, errno.mfile);
+    assert.is(fd, -1);
+    assert.equal(openFds(), held, 'no host descriptor left behind');
+    assert.is(drainAccepts(l), made, 'only the connects that fitted reached the listener');
+  } finally {
+    c.close();
+    libc.close(l);
+  }
+});
+
 socket('the SDK connects, sends, and says notcapable and connrefused by errno', () => {
   const l = listenOn('127.0.0.1:0');
   const ok = `127.0.0.1:${boundPort(l)}`, refused = `127.0.0.1:${closedPort()}`;

@@ -10,7 +10,7 @@ import * as libc from '../native/libc.js';
 import { F, O } from '../native/platform.js';
 import { ProcExit, type ConnectGrant, type Context } from '../sandbox/context.js';
 import { check, errno, fail, fromLinux } from '../sandbox/errno.js';
-import { FILETYPE } from '../sandbox/rights.js';
+import { FILETYPE, maxRights } from '../sandbox/rights.js';
 import { parseListen, sockaddr } from '../listen.js';
 
 const AF_INET = 2, AF_INET6 = 10, SOCK_STREAM = 1;
@@ -64,9 +64,14 @@ export function sock_connect(ctx: Context, addrPtr: number, addrLen: number, fdf
   if (fdflags & ~CONNECT_NONBLOCK) fail(errno.inval);
   const g = granted(ctx, addrPtr, addrLen);
   if (g === null) fail(errno.notcapable);
-  // Always non-blocking underneath, so that a blocking connect can still be stopped.
-  const fd = check(libc.socket(g.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | O.CLOEXEC | O.NONBLOCK, 0));
+  // The number first (`mfile` at the guest's limit, before a socket exists), and the socket
+  // the table's the moment socket(2) returns, as sock_accept's (sandbox/fd_table.ts,
+  // Reservation): whatever fails after that, cancel closes it.
+  const slot = ctx.fds.reserve();
   try {
+    // Always non-blocking underneath, so that a blocking connect can still be stopped.
+    const fd = check(libc.socket(g.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | O.CLOEXEC | O.NONBLOCK, 0));
+    slot.entry.hostFd = fd;
     const r = libc.connect(fd, g.addr, g.addr.length);
     if (r < 0 && r !== -EINPROGRESS) fail(fromLinux(-r));
     if (!(fdflags & CONNECT_NONBLOCK)) {
@@ -78,10 +83,12 @@ export function sock_connect(ctx: Context, addrPtr: number, addrLen: number, fdf
       check(libc.fcntl(fd, F.SETFL, check(libc.fcntl(fd, F.GETFL, 0)) & ~O.NONBLOCK));
     }
   } catch (e) {
-    libc.close(fd);
+    ctx.fds.cancel(slot);
     throw e;
   }
-  return ctx.fds.insert(ctx.fds.adopt(fd, null, FILETYPE.SOCKET_STREAM));
+  const [base, inheriting] = maxRights(FILETYPE.SOCKET_STREAM);
+  slot.entry.exclusive = true; // socket(2) made the description; only this descriptor refers to it
+  return ctx.fds.commit(slot, FILETYPE.SOCKET_STREAM, base, inheriting);
 }
 
 /**
