@@ -9,7 +9,7 @@
 import * as libc from '../native/libc.js';
 import { check } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
-import { checkStop, DISPOSE } from './host.js';
+import { checkStop, componentTrap, DISPOSE } from './host.js';
 import { monotonicNow } from './clocks.js';
 
 export const POLLIN = 0x1, POLLOUT = 0x4;
@@ -55,8 +55,8 @@ export class Pollable {
 /** The indexes of the ready pollables, in order; waits until at least one is ready. */
 export function poll(ctx: Context, list: Pollable[]): Uint32Array {
   // The spec traps on an empty list; a list past the bound is refused the same way.
-  if (list.length === 0) throw new RangeError('wasi:io/poll.poll: the list of pollables is empty');
-  if (list.length > MAX_POLLABLES) throw new RangeError(`wasi:io/poll.poll: more than ${MAX_POLLABLES} pollables`);
+  if (list.length === 0) componentTrap('wasi:io/poll.poll: the list of pollables is empty');
+  if (list.length > MAX_POLLABLES) componentTrap(`wasi:io/poll.poll: more than ${MAX_POLLABLES} pollables`);
   for (;;) {
     checkStop(ctx);
     const ready = pass(ctx, list, null);

@@ -20,6 +20,7 @@ const CODES: Record<string, string> = {
   spipe: 'invalid-seek', perm: 'not-permitted', notcapable: 'not-permitted', notsup: 'unsupported',
   nomem: 'insufficient-memory', nospc: 'insufficient-space', fbig: 'file-too-large', overflow: 'overflow',
   connreset: 'connection-reset', notsock: 'not-socket', xdev: 'cross-device',
+  mfile: 'descriptor-limit', nfile: 'descriptor-limit',
 };
 export const zerocopyError = (e: number): string => CODES[errnoName[e]] ?? 'io';
 
@@ -135,8 +136,10 @@ export function zerocopyInterface(ctx: Context) {
     },
 
     pipe: (): [InputStream, OutputStream] => {
-      const [r, w] = live(() => zc.pipeEntries(true));
-      const rn = ctx.fds.insert(r), wn = ctx.fds.insert(w);
+      // preview1's pipe: both numbers reserved first (descriptor-limit at the guest's limit),
+      // both ends the table's the moment pipe2 returns them.
+      const [rn, wn] = live(() => zc.pipe(ctx, zc.PIPE_NONBLOCK));
+      const r = ctx.fds.get(rn), w = ctx.fds.get(wn);
       // Each stream owns its end: dropping it closes the descriptor.
       const close = (n: number) => () => { if (ctx.fds.has(n)) closeEntry(ctx.fds.remove(n)); };
       return [new InputStream(ctx, r, null, undefined, close(rn)), new OutputStream(ctx, w, null, undefined, close(wn))];
