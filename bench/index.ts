@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only=a,b,c,d]: the cost of the sandbox, as ratios against baselines measured in
+// npm run bench [-- --quick] [-- --only=a,b,c,d,e,f,g]: the cost of the sandbox, as ratios against baselines measured in
 // the same run. Not a test: nothing here asserts a time.
 //
 // (a) one sendfile(count = 0): made by a guest, by the host directly through koffi, and by C.
@@ -7,10 +7,13 @@
 //     The receiver is a separate process (bench/sink.ts) timing accept-to-EOF.
 // (c), (d) the seed server against C, host-direct and Node servers: one 256 MiB transfer,
 //     and connections per second on 4 KiB with 64 clients (bench/servers.ts).
-//
 // (e), (f) components (WASI 0.2): one host call through jco's glue against a core module's,
 //     and the file-to-TCP transfer from a component on this host, on preview2-shim, from the
 //     core module and from C (bench/components.ts).
+// (g) the proxy guest against HAProxy with splice, a Node pipe proxy and no proxy: one 1 GiB
+//     stream, and connections per second for 4 KiB exchanges (bench/proxy.ts).
+// (h) `wasm-zerocopy serve` against nginx, Bun and Node + sirv: keep-alive load and a 1 GiB
+//     download (bench/http.ts; --http-workers=N, default 1).
 //
 // `--only=a,c` runs some sections; `--quick` fewer and shorter rounds.
 //
@@ -26,7 +29,9 @@ import { join } from 'node:path';
 import * as libc from '../host/native/libc.js';
 import { Sandbox } from '../host/index.js';
 import { ROOT, compileC, median, pairedRatio, rounds, spread } from './common.js';
+import { httpBench } from './http.js';
 import { serverBench } from './servers.js';
+import { proxyBench } from './proxy.js';
 import * as components from './components.js';
 import { Sink } from './sink.js';
 
@@ -34,7 +39,7 @@ const GUEST = join(ROOT, 'build', 'guests', 'bench_guest.wasm');
 const quick = process.argv.includes('--quick');
 /** `--only a,c`: run only those sections (the file for (c) is written by (b)'s setup). */
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const only = new Set((onlyArg ?? 'a,b,c,d,e,f').split(','));
+const only = new Set((onlyArg ?? 'a,b,c,d,e,f,g,h').split(','));
 const CALL_ROUNDS = quick ? 3 : 9;
 const CALLS = quick ? 50_000 : 200_000;
 /** A transfer takes tens of milliseconds, short enough to be disturbed: many rounds. */
@@ -238,6 +243,11 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (only.has('g')) {
+    if (servers) await proxyBench({ work, load: loadExe, cServer, quick });
+    else console.log('(g): skipped: the proxy bench needs a C compiler (cc) for its client and its upstream');
+  }
+  if (only.has('h')) await httpBench({ work, quick });
   console.log(`load average at end: ${load()}`);
 }
 

@@ -43,7 +43,7 @@ const servers: Record<string, (port: number, file: string, c: string) => string[
 };
 
 /** A port free right now: bound to 0 and released (nothing else runs on this loopback). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port;
@@ -59,7 +59,7 @@ interface Running { proc: ChildProcess; port: number; exited: string | null }
  * (time on a CPU, proc(5)) summed over its threads, so the guest's worker thread counts. The
  * servers' threads live as long as they do, so a difference of two readings is exact.
  */
-function cpuNs(r: Running): number {
+export function cpuNs(r: { proc: ChildProcess }): number {
   const dir = `/proc/${r.proc.pid}/task`;
   let ns = 0;
   for (const tid of readdirSync(dir)) {

@@ -6,24 +6,39 @@ import { F, O } from './native/platform.js';
 const FD_CLOEXEC = 1;
 
 const AF_INET = 2, AF_INET6 = 10, SOCK_STREAM = 1;
-const SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_TYPE = 3, SO_ACCEPTCONN = 30;
+const SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_TYPE = 3, SO_ACCEPTCONN = 30; // asm-generic/socket.h: x86-64 and arm64
 const IPPROTO_TCP = 6, TCP_NODELAY = 1;
 /** The backlog asked for; the kernel caps it at net.core.somaxconn (listen(2)). */
 const BACKLOG = 4096;
 
 export interface ListenAddress { host: string; port: number; family: 4 | 6 }
 
-/** Parses HOST:PORT or [IPv6]:PORT; throws an Error with a one-line message. */
+/**
+ * Parses HOST:PORT or [IPv6]:PORT, where HOST is an IP address (a name would need a resolver
+ * and could mean several addresses); throws an Error with a one-line message naming `spec`.
+ */
 export function parseListen(spec: string): ListenAddress {
-  const m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(spec) ?? /^([0-9.]+):(\d+)$/.exec(spec);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new Error(`--listen ${spec}: expected IPv4:PORT or [IPv6]:PORT`);
+  const m = /^\[([^\]]*)\]:([^:]*)$/.exec(spec) ?? /^([^:[\]]*):([^:]*)$/.exec(spec);
+  if (!m) throw new Error(`${spec}: expected IPv4:PORT or [IPv6]:PORT`);
+  const [, host, portText] = m;
   const family = spec.startsWith('[') ? 6 : 4;
-  if (family === 4 && !/^(\d{1,3})(\.\d{1,3}){3}$/.test(m[1])) throw new Error(`--listen ${spec}: not an IPv4 address`);
-  return { host: m[1], port, family };
+  if (!/^\d+$/.test(portText)) throw new Error(`${spec}: the port must be a number from 0 to 65535`);
+  const port = Number(portText);
+  if (port > 65535) throw new Error(`${spec}: port ${portText} is out of range (0 to 65535)`);
+  if (family === 4) {
+    if (/^[0-9.]*$/.test(host) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) throw new Error(`${spec}: not an IPv4 address`);
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) {
+      throw new Error(`${spec}: a host name is not an address; give an IP address, as 127.0.0.1:${portText} or [::1]:${portText}`);
+    }
+    if (host.split('.').some((o) => Number(o) > 255)) throw new Error(`${spec}: not an IPv4 address (a part is above 255)`);
+  } else if (ipv6Bytes(host) === null) {
+    throw new Error(`${spec}: not an IPv6 address`);
+  }
+  return { host, port, family };
 }
 
-function sockaddr(a: ListenAddress): Buffer {
+/** struct sockaddr_in or sockaddr_in6 (ip(7), ipv6(7)) for a parsed address. */
+export function sockaddr(a: ListenAddress): Buffer {
   if (a.family === 4) {
     const b = Buffer.alloc(16);
     b.writeUInt16LE(AF_INET, 0);
@@ -34,18 +49,19 @@ function sockaddr(a: ListenAddress): Buffer {
   const b = Buffer.alloc(28);
   b.writeUInt16LE(AF_INET6, 0);
   b.writeUInt16BE(a.port, 2);
-  ipv6Bytes(a.host).copy(b, 8);
+  ipv6Bytes(a.host)!.copy(b, 8);
   return b;
 }
 
-function ipv6Bytes(host: string): Buffer {
-  const [head, tail] = host.includes('::') ? host.split('::') : [host, null];
+/** The 16 bytes of an IPv6 address in text (RFC 4291 section 2.2, forms 1 and 2), or null. */
+function ipv6Bytes(host: string): Buffer | null {
+  const halves = host.split('::');
+  if (halves.length > 2) return null;
   const parts = (s: string) => (s === '' ? [] : s.split(':'));
-  const h = parts(head), t = tail === null ? [] : parts(tail);
-  const groups = tail === null ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) {
-    throw new Error(`--listen [${host}]: not an IPv6 address`);
-  }
+  const h = parts(halves[0]), t = halves.length === 2 ? parts(halves[1]) : [];
+  if (halves.length === 2 && h.length + t.length > 7) return null;
+  const groups = halves.length === 2 ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return null;
   const b = Buffer.alloc(16);
   groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
   return b;
@@ -67,7 +83,7 @@ export function listenOn(spec: string, options: ListenOptions = {}): number {
   // an accept must never wait in the kernel after another guest took the connection; each
   // guest sees it blocking, as a new listener is, and its waits are emulated (runtime.ts).
   const fd = libc.socket(a.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | O.CLOEXEC | O.NONBLOCK, 0);
-  if (fd < 0) throw new Error(`cannot listen on ${spec}: ${libc.strerror(-fd)}`);
+  if (fd < 0) throw new Error(`cannot listen on ${spec}: ${libc.strerror(-fd).toLowerCase()}`);
   const one = Buffer.alloc(4);
   one.writeInt32LE(1);
   const addr = sockaddr(a);
@@ -88,6 +104,14 @@ export function boundPort(fd: number): number {
   len.writeUInt32LE(28);
   if (libc.getsockname(fd, addr, len) < 0) return 0;
   return addr.readUInt16BE(2);
+}
+
+/** Whether a host descriptor is a listening socket (getsockopt SO_ACCEPTCONN, socket(7)). */
+export function isListening(hostFd: number): boolean {
+  if (hostFd < 0) return false;
+  const val = Buffer.alloc(4), len = Buffer.alloc(4);
+  len.writeUInt32LE(4);
+  return libc.getsockopt(hostFd, SOL_SOCKET, SO_ACCEPTCONN, val, len) === 0 && val.readInt32LE(0) === 1;
 }
 
 /** A listener's bound address as HOST:PORT or [IPv6]:PORT, or null if it is not an IP socket. */

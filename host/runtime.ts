@@ -13,6 +13,7 @@ import { preview1 } from './wasi/preview1.js';
 import { traced, traceSink, type TraceOption } from './wasi/trace.js';
 import { listenOn } from './listen.js';
 import { zerocopy } from './zerocopy/imports.js';
+import { connectGrants } from './zerocopy/connect.js';
 import type { Component } from './component/load.js';
 import { runComponent } from './component/run.js';
 import type { SocketGrants } from './wasi2/sockets.js';
@@ -47,6 +48,12 @@ export interface SandboxOptions {
    * function, to a stream-like sink such as process.stderr, or, for true, to descriptor 2.
    */
   trace?: TraceOption;
+  /**
+   * The addresses the guest may open TCP connections to with zerocopy.sock_connect, as
+   * "IPv4:PORT" or "[IPv6]:PORT" (--connect). The guest must name one byte for byte as given
+   * here; any other address is `notcapable` and no packet leaves. None by default.
+   */
+  connect?: readonly string[];
   /** Host descriptors to hand the guest (duplicated) right after the listeners, before preopens. */
   grant?: readonly number[];
   /**
@@ -101,7 +108,10 @@ export class Sandbox {
     const env = Object.entries({ ...options.env, ...(listen.length ? { LISTEN_FDS: String(listen.length) } : {}) })
       .map(([k, v]) => `${k}=${v}`);
     this.stopFlag = options.stopFlag ?? new Int32Array(new SharedArrayBuffer(8));
-    this.ctx = { mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env, stop: this.stopFlag, exitStatus: null };
+    this.ctx = {
+      mem: this.mem, fds: this.fds, args: [...(options.args ?? [])], env, stop: this.stopFlag, exitStatus: null,
+      connect: connectGrants(options.connect ?? []),
+    };
     try {
       this.addStdio(0, options.stdin === undefined ? 0 : options.stdin);
       this.addStdio(1, options.stdout === undefined ? 1 : options.stdout);
@@ -175,11 +185,7 @@ export class Sandbox {
     const modules = { wasi_snapshot_preview1: preview1(this.ctx), zerocopy: zerocopy(this.ctx) };
     const sink = this.trace;
     if (sink === undefined) return modules;
-    // A path longer than any path the kernel takes prints as its pointer, never decoded.
-    const read = (ptr: number, len: number): string | null => {
-      try { return this.mem.path(ptr, len); } catch { return null; }
-    };
-    return Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, traced(name, m, sink, read)]));
+    return Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, traced(name, m, sink, this.mem)]));
   }
 
   /**

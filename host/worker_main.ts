@@ -1,4 +1,5 @@
 // One guest instance in a worker thread (see workers.ts). Posts its WorkerResult and exits.
+import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Sandbox } from './runtime.js';
 import { attach } from './component/load.js';
@@ -9,8 +10,10 @@ let result: WorkerResult;
 let sandbox: Sandbox | null = null;
 try {
   sandbox = new Sandbox({
-    args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, stopFlag: d.stopFlag, sockets: d.sockets,
+    args: d.args, env: d.env, preopens: d.preopens, listen: d.listen, grant: d.grant, connect: d.connect, stopFlag: d.stopFlag, sockets: d.sockets,
     maxFds: d.maxFds, ownedFds: d.owned,
+    ...(d.trace !== undefined ? { trace: (line: string) => { writeSync(d.trace, `[worker ${d.worker}] ${line}`); } } : {}),
+    ...(d.tracePort !== undefined ? { trace: (line: string) => { d.tracePort.postMessage(line); } } : {}),
     ...(d.stopNotice !== undefined ? { stopNotice: d.stopNotice } : {}),
     ...(d.stdin !== undefined ? { stdin: d.stdin } : {}),
     ...(d.stdout !== undefined ? { stdout: d.stdout } : {}),

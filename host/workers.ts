@@ -2,23 +2,27 @@
 // N instances of one compiled module run in worker_threads (a WebAssembly.Module is posted to
 // each, compiled once). Listeners are created once here and shared: worker threads share the
 // process's descriptor table, and each worker's Sandbox duplicates them.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import * as libc from './native/libc.js';
 import { F, O } from './native/platform.js';
 import { DEFAULT_FD_LIMIT, closeOwned } from './sandbox/fd_table.js';
 import { requestStop } from './sandbox/interrupt.js';
 import { listenOn } from './listen.js';
+import { connectGrants } from './zerocopy/connect.js';
 import type { Component } from './component/load.js';
 import type { SocketGrants } from './wasi2/sockets.js';
 
 export interface RunOptions {
   /** How many instances; default 1. */
   workers?: number;
-  args?: readonly string[];
+  /** The guest's argv; a function gives each worker its own (workers count from 1). */
+  args?: readonly string[] | ((worker: number) => readonly string[]);
   env?: Readonly<Record<string, string>>;
   preopens?: Readonly<Record<string, string>>;
   /** As SandboxOptions.listen; created once, shared by every worker. */
   listen?: readonly (string | number)[];
+  /** As SandboxOptions.connect: the addresses every worker may connect to. */
+  connect?: readonly string[];
   /** As SandboxOptions.grant. */
   grant?: readonly number[];
   /** As SandboxOptions.sockets (components only). */
@@ -27,6 +31,12 @@ export interface RunOptions {
   stdin?: number | null;
   stdout?: number | null;
   stderr?: number | null;
+  /**
+   * Each call a guest makes, strace-style (SandboxOptions.trace), from every worker: true writes
+   * to descriptor 2 and a number to that host descriptor, each line prefixed with
+   * `[worker N] `; a function receives the worker's number and the line.
+   */
+  trace?: boolean | number | ((worker: number, line: string) => void);
   /**
    * Give every guest a stop descriptor (SandboxOptions.stopNotice), so that shutdown() can ask
    * for a graceful stop before stopping them hard.
@@ -67,6 +77,7 @@ export interface Running extends Promise<number[]> {
 export function run(module: WebAssembly.Module | Component, options: RunOptions = {}): Running {
   const n = options.workers ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers must be a positive integer, not ${n}`);
+  connectGrants(options.connect ?? []); // a bad address is an error here, before any worker starts
   const owned: number[] = [];
   let listen: number[];
   try {
@@ -110,20 +121,25 @@ export function run(module: WebAssembly.Module | Component, options: RunOptions 
     // Where the worker's table mirrors its host descriptors (FdTable.owned): a worker
     // terminated by stop() runs no more code, so its descriptors are closed from here.
     const ownedFds = new Int32Array(new SharedArrayBuffer(4 * maxFds));
+    const args = typeof options.args === 'function' ? options.args(i + 1) : options.args ?? [];
+    const trace = traceFor(i + 1, options.trace);
     const w = new Worker(new URL('./worker_main.js', import.meta.url), {
       workerData: {
         ...(module instanceof WebAssembly.Module ? { module } : { component: { glue: module.glue, modules: module.modules } }),
-        stopFlag, sockets: options.sockets, listen, grant: options.grant ?? [], stopNotice: notice?.read,
-        args: options.args ?? [], env: options.env ?? {},
+        stopFlag, sockets: options.sockets, listen, grant: options.grant ?? [], connect: options.connect ?? [], stopNotice: notice?.read,
+        args, env: options.env ?? {},
         preopens: options.preopens ?? {}, stdin: options.stdin, stdout: options.stdout, stderr: options.stderr,
         maxFds, owned: ownedFds,
+        worker: i + 1, trace: trace.fd, tracePort: trace.port,
       },
+      transferList: trace.port ? [trace.port] : [],
     });
     workers.push(w);
     let result: WorkerResult | null = null;
     w.on('message', (m: WorkerResult) => { result = m; });
     w.on('error', (e) => { result = { status: 1, error: e instanceof Error ? e.message : String(e) }; });
     w.on('exit', (code) => {
+      trace.drain();
       closeOwned(ownedFds);
       const signal = Atomics.load(stopFlag, 0);
       // Terminated after a stop it could not see (a guest computing without calls): stopped.
@@ -155,4 +171,26 @@ export function run(module: WebAssembly.Module | Component, options: RunOptions 
     return done.finally(() => clearTimeout(timer));
   };
   return running;
+}
+
+/**
+ * How a worker traces: to a host descriptor, written by the worker itself, synchronously, so
+ * that its lines keep their order with what the guest writes there; or through a port to a
+ * function in this thread.
+ */
+function traceFor(worker: number, trace: RunOptions['trace']): { fd?: number; port?: MessagePort; drain(): void } {
+  if (trace === undefined || trace === false) return { drain() {} };
+  if (trace === true) return { fd: 2, drain() {} };
+  if (typeof trace === 'number') return { fd: trace, drain() {} };
+  const { port1, port2 } = new MessageChannel();
+  port1.on('message', (line: string) => trace(worker, line));
+  port1.unref();
+  return {
+    port: port2,
+    // Lines the worker posted just before it ended may still be queued when 'exit' fires.
+    drain() {
+      for (let m; (m = receiveMessageOnPort(port1)) !== undefined;) trace(worker, m.message as string);
+      port1.close();
+    },
+  };
 }

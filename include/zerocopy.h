@@ -1,5 +1,5 @@
 /*
- * zerocopy.h: the `zerocopy` import module, ABI v1 (docs/ABI.md), for C programs.
+ * zerocopy.h: the `zerocopy` import module, ABI v2 (docs/ABI.md), for C programs.
  *
  * Built for wasm32-wasi (clang --target=wasm32-wasi, wasi-libc), the functions are imports
  * of the wasm-zerocopy host, which makes the Linux system call on the host descriptors the
@@ -41,6 +41,12 @@ extern "C" {
 
 /* The one flag zerocopy_pipe accepts: WASI's fdflags.nonblock, O_NONBLOCK on both ends. */
 #define ZEROCOPY_PIPE_NONBLOCK 4u
+
+/* The one flag zerocopy_sock_connect accepts (v2): WASI's fdflags.nonblock. */
+#define ZEROCOPY_CONNECT_NONBLOCK 4u
+
+/* The ABI version these declarations describe (docs/ABI.md, "Versions"). */
+#define ZEROCOPY_ABI_VERSION 2
 
 /* A WASI errno (wasi_snapshot_preview1 `errno`, a u16): one of __WASI_ERRNO_*. */
 typedef uint16_t zerocopy_errno_t;
@@ -146,6 +152,17 @@ typedef uint16_t zerocopy_errno_t;
  *                      (sendfile(2), NOTES, for a header followed by a file), 0 releases them.
  * zerocopy_sock_peername  getpeername(2) as text, not NUL-terminated: "a.b.c.d:port" or
  *                      "[v6]:port"; NAMETOOLONG if it does not fit in buf_len bytes.
+ * zerocopy_sock_connect (v2) socket(2) + connect(2) to addr, len bytes of text ("a.b.c.d:port"
+ *                      or "[v6]:port"). In the sandbox it must be an address the host granted
+ *                      (--connect), byte for byte, else NOTCAPABLE; natively any address.
+ *                      fdflags 0 waits for the outcome (CONNREFUSED, TIMEDOUT, ...);
+ *                      ZEROCOPY_CONNECT_NONBLOCK returns at once, the connection under way:
+ *                      poll for POLLOUT, then zerocopy_sock_error. Close-on-exec.
+ * zerocopy_sock_error  (v2) getsockopt(SO_ERROR): *err = the pending error as a WASI errno
+ *                      (SUCCESS for none), cleared; the outcome of a non-blocking connect.
+ * zerocopy_pipe_set_size (v2) fcntl(F_SETPIPE_SZ): the pipe's capacity, at least size bytes;
+ *                      *set = the capacity the kernel chose. In the sandbox PERM past
+ *                      /proc/sys/fs/pipe-max-size or its budget for enlarged pipes (docs/ABI.md).
  */
 
 #ifdef __wasm__
@@ -153,7 +170,7 @@ typedef uint16_t zerocopy_errno_t;
 #define ZEROCOPY__IMPORT(name) __attribute__((import_module("zerocopy"), import_name(name)))
 
 /*
- * The raw imports, with the exact wasm signatures of ABI v1: descriptors and flags i32,
+ * The raw imports, with the exact wasm signatures of ABI v2: descriptors and flags i32,
  * counts i64, pointers i32 (wasm32), the result an i32 holding the WASI errno.
  */
 int32_t __zerocopy_sendfile(int32_t out_fd, int32_t in_fd, int64_t *offset, int64_t count,
@@ -169,6 +186,10 @@ int32_t __zerocopy_copy_file_range(int32_t fd_in, int64_t *off_in, int32_t fd_ou
 int32_t __zerocopy_sock_cork(int32_t fd, int32_t enable) ZEROCOPY__IMPORT("sock_cork");
 int32_t __zerocopy_sock_peername(int32_t fd, char *buf, uint32_t buf_len, uint32_t *ret_len)
     ZEROCOPY__IMPORT("sock_peername");
+int32_t __zerocopy_sock_connect(const char *addr, uint32_t addr_len, int32_t fdflags, uint32_t *ret_fd)
+    ZEROCOPY__IMPORT("sock_connect");
+int32_t __zerocopy_sock_error(int32_t fd, uint16_t *ret_errno) ZEROCOPY__IMPORT("sock_error");
+int32_t __zerocopy_pipe_set_size(int32_t fd, uint32_t size, uint32_t *ret_size) ZEROCOPY__IMPORT("pipe_set_size");
 
 static inline zerocopy_errno_t zerocopy_sendfile(int out_fd, int in_fd, int64_t *offset,
                                                  uint64_t count, uint64_t *sent) {
@@ -211,15 +232,32 @@ static inline zerocopy_errno_t zerocopy_sock_peername(int fd, char *buf, uint32_
   return (zerocopy_errno_t)__zerocopy_sock_peername(fd, buf, buf_len, len);
 }
 
+static inline zerocopy_errno_t zerocopy_sock_connect(const char *addr, uint32_t len, unsigned fdflags, int *fd) {
+  uint32_t out;
+  int32_t e = __zerocopy_sock_connect(addr, len, (int32_t)fdflags, &out);
+  if (e == __WASI_ERRNO_SUCCESS) *fd = (int)out;
+  return (zerocopy_errno_t)e;
+}
+
+static inline zerocopy_errno_t zerocopy_sock_error(int fd, zerocopy_errno_t *err) {
+  return (zerocopy_errno_t)__zerocopy_sock_error(fd, err);
+}
+
+static inline zerocopy_errno_t zerocopy_pipe_set_size(int fd, uint32_t size, uint32_t *set) {
+  return (zerocopy_errno_t)__zerocopy_pipe_set_size(fd, size, set);
+}
+
 #else /* native Linux: the same API over the real system calls */
 
 #ifndef _GNU_SOURCE
 #error "zerocopy.h needs _GNU_SOURCE natively (splice, tee, pipe2, copy_file_range): define it before any #include"
 #endif
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -379,6 +417,66 @@ static inline zerocopy_errno_t zerocopy_sock_peername(int fd, char *buf, uint32_
   if ((uint32_t)n > buf_len) return __WASI_ERRNO_NAMETOOLONG;
   memcpy(buf, text, (size_t)n);
   *len = (uint32_t)n;
+  return __WASI_ERRNO_SUCCESS;
+}
+
+static inline zerocopy_errno_t zerocopy_sock_connect(const char *addr, uint32_t len, unsigned fdflags, int *fd) {
+  /* Natively nothing is granted or refused: the text is parsed as the host parses a grant. */
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  char host[64];
+  const char *colon;
+  unsigned long port;
+  char *end;
+  int s;
+  if (fdflags & ~ZEROCOPY_CONNECT_NONBLOCK) return __WASI_ERRNO_INVAL;
+  if (len == 0 || len >= sizeof host) return __WASI_ERRNO_INVAL;
+  memcpy(host, addr, len);
+  host[len] = 0;
+  colon = strrchr(host, ':');
+  if (colon == NULL) return __WASI_ERRNO_INVAL;
+  port = strtoul(colon + 1, &end, 10);
+  if (*end != 0 || colon[1] == 0 || port == 0 || port > 65535) return __WASI_ERRNO_INVAL;
+  memset(&ss, 0, sizeof ss);
+  host[colon - host] = 0;
+  if (host[0] == '[' && colon > host + 1 && colon[-1] == ']') {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    host[colon - host - 1] = 0;
+    if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1) return __WASI_ERRNO_INVAL;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    sl = sizeof *a;
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return __WASI_ERRNO_INVAL;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    sl = sizeof *a;
+  }
+  s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | ((fdflags & ZEROCOPY_CONNECT_NONBLOCK) ? SOCK_NONBLOCK : 0), 0);
+  if (s < 0) return zerocopy_errno_from_linux(errno);
+  if (connect(s, (struct sockaddr *)&ss, sl) < 0 &&
+      !(errno == EINPROGRESS && (fdflags & ZEROCOPY_CONNECT_NONBLOCK))) {
+    int e = errno;
+    close(s);
+    return zerocopy_errno_from_linux(e);
+  }
+  *fd = s;
+  return __WASI_ERRNO_SUCCESS;
+}
+
+static inline zerocopy_errno_t zerocopy_sock_error(int fd, zerocopy_errno_t *err) {
+  int e = 0;
+  socklen_t l = sizeof e;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) < 0) return zerocopy_errno_from_linux(errno);
+  *err = e == 0 ? __WASI_ERRNO_SUCCESS : zerocopy_errno_from_linux(e);
+  return __WASI_ERRNO_SUCCESS;
+}
+
+static inline zerocopy_errno_t zerocopy_pipe_set_size(int fd, uint32_t size, uint32_t *set) {
+  int r = fcntl(fd, F_SETPIPE_SZ, (int)size);
+  if (r < 0) return zerocopy_errno_from_linux(errno);
+  *set = (uint32_t)r;
   return __WASI_ERRNO_SUCCESS;
 }
 

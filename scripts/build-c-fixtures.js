@@ -8,18 +8,22 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-process.chdir(new URL('..', import.meta.url).pathname);
-const outDir = join('test', 'fixtures', 'c');
-mkdirSync(outDir, { recursive: true });
+const root = new URL('..', import.meta.url).pathname;
 
-/** The hash of a C guest's sources: the .c file and the header, as the tests recompute it. */
+/**
+ * The hash of a C guest's sources: the .c file and the header. The tests import this (so
+ * that both sides hash the same way) to tell a stale fixture.
+ */
 export function sourceHash(cFile) {
   const h = createHash('sha256');
-  for (const f of [cFile, join('include', 'zerocopy.h')]) h.update(readFileSync(f));
+  for (const f of [cFile, join(root, 'include', 'zerocopy.h')]) h.update(readFileSync(f));
   return h.digest('hex');
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {
+  process.chdir(root);
+  const outDir = join('test', 'fixtures', 'c');
+  mkdirSync(outDir, { recursive: true });
   for (const file of readdirSync(join('test', 'c')).filter((f) => f.endsWith('.c')).sort()) {
     const name = file.slice(0, -2);
     const src = join('test', 'c', file);

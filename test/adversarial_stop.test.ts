@@ -4,7 +4,7 @@ import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants as fsc, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { download, freePort } from './helpers/clients.js';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox, errno, errnoName, run, type RunOptions, type WorkerResult } from '../host/index.js';
@@ -194,31 +194,6 @@ wakes('a blocking path_open of a FIFO still completes when the other end comes, 
   }
 });
 
-/** A TCP port nobody listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Connects, reads `bytes` bytes, then closes: what it received. */
-function fetchBytes(port: number, bytes: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    socket.on('data', (b) => {
-      text += b.toString();
-      if (text.length >= bytes) { socket.destroy(); resolve(text); }
-    });
-    socket.on('error', reject);
-  });
-}
-
 /** Spawns the CLI with stderr to a file; resolves its exit status, killing it past `ms`. */
 function spawnCli(args: string[], errPath: string, ms = 20_000): { exited: Promise<number | string>; pid: number } {
   const err = openSync(errPath, 'w');
@@ -261,7 +236,7 @@ wakes('the CLI: SIGTERM ends send-file whose stdout is a FIFO nobody reads, full
   const file = join(dir, 'hello.txt');
   writeFileSync(file, 'hello\n');
   try {
-    const port = await freePort();
+    const port = freePort();
     const child = spawn(process.execPath, [CLI, 'send-file', '--listen', `127.0.0.1:${port}`, file], { stdio: ['ignore', writer, err] });
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => { clearTimeout(timer); resolve(code ?? `killed by ${sig}`); }));
@@ -274,7 +249,7 @@ wakes('the CLI: SIGTERM ends send-file whose stdout is a FIFO nobody reads, full
       return banner.includes('stop with Ctrl-C\n');
     });
     while (libc.write(filler, Buffer.alloc(4096, 'f'), 4096) > 0) { /* until EAGAIN */ }
-    assert.is(await fetchBytes(port, 6), 'hello\n', 'the client got the file');
+    assert.is((await download(port, '127.0.0.1', undefined, 6)).toString(), 'hello\n', 'the client got the file');
     await sleep(300); // the guest now writes its log line into the full FIFO, and waits there
     assert.is(queued(reader) >= 65536, true, 'the FIFO is full');
     child.kill('SIGTERM');

@@ -4,7 +4,6 @@
 import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, openFds, runCli, tempDir } from './helpers/guest.js';
@@ -12,13 +11,9 @@ import { errno, fromLinux } from '../host/sandbox/errno.js';
 
 const C_DIR = join(ROOT, 'test', 'c');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'c');
-const HEADER = join(ROOT, 'include', 'zerocopy.h');
+/** How scripts/build-c-fixtures.js hashes a fixture's sources; the same function, not a copy. */
+const { sourceHash } = await import(join(ROOT, 'scripts', 'build-c-fixtures.js')) as { sourceHash(cFile: string): string };
 
-function sourceHash(cFile: string): string {
-  const h = createHash('sha256');
-  for (const f of [cFile, HEADER]) h.update(readFileSync(f));
-  return h.digest('hex');
-}
 
 /** Compiles a C program natively with the machine's cc into dir. */
 function compileNative(src: string, dir: string): string {

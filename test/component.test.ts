@@ -5,7 +5,7 @@ import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { download, freePort } from './helpers/clients.js';
 import { join } from 'node:path';
 import { wasmKind } from '../host/component/format.js';
 import { loadComponent } from '../host/component/load.js';
@@ -160,32 +160,12 @@ withoutJco.run();
 // ---------------------------------------------------------------------------------------
 const example = suite('the example server (WIT sendfile)', { timeout: 120_000 });
 
-/** Reads everything a connection to `port` sends. */
-function fetch(port: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const s = connect(port, '127.0.0.1');
-    s.on('data', (c) => chunks.push(c));
-    s.on('end', () => resolve(Buffer.concat(chunks)));
-    s.on('error', reject);
-    s.setTimeout(20_000, () => { s.destroy(); reject(new Error('no data for 20 s')); });
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 const payload = Buffer.alloc(3 * 1024 * 1024 + 17);
 for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + (i >> 12)) & 0xff;
 example.before(() => { writeFileSync(join(work, 'payload.bin'), payload); });
 
 example('under `run`, it serves the file to each client, moved by sendfile (the trace shows the calls)', async () => {
-  const port = await freePort();
+  const port = freePort();
   const child = spawn(process.execPath, [CLI, 'run', '--trace', '--listen', `127.0.0.1:${port}`, '--dir', `${work}::/`,
     EXAMPLE, `127.0.0.1:${port}`, 'payload.bin', '2'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WASM_ZEROCOPY_CACHE: cache } });
   let stderr = '';
@@ -198,7 +178,7 @@ example('under `run`, it serves the file to each client, moved by sendfile (the 
       if (Date.now() > deadline) throw new Error(`the server did not listen: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    for (let i = 0; i < 2; i++) assert.ok((await fetch(port)).equals(payload), `client ${i + 1} got other bytes`);
+    for (let i = 0; i < 2; i++) assert.ok((await download(port)).equals(payload), `client ${i + 1} got other bytes`);
     assert.is(await exited, 0, stderr.slice(-2000));
   } finally {
     child.kill();
@@ -217,7 +197,7 @@ example('through run() in two workers sharing one listener, each serves a client
       workers: 2, listen: [listener], preopens: { '/': work },
       args: ['send_file.wasm', `127.0.0.1:${port}`, 'payload.bin', '1'], stderr: null,
     });
-    const got = await Promise.all([fetch(port), fetch(port)]);
+    const got = await Promise.all([download(port), download(port)]);
     for (const g of got) assert.ok(g.equals(payload));
     assert.equal(await running, [0, 0]);
   } finally {

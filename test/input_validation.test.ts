@@ -14,6 +14,7 @@ import { ProcExit } from '../host/sandbox/context.js';
 import { FILE_RIGHTS } from '../host/sandbox/rights.js';
 import { PREVIEW1_FUNCTIONS } from '../host/wasi/preview1.js';
 import { Caller, SIGNATURES, kindsOf, tcpPair, type Module } from './helpers/imports.js';
+import { boundPort, listenOn } from '../host/listen.js';
 import { ROOT, openFds, tempDir } from './helpers/guest.js';
 
 const END = Caller.PAGES * 65536;
@@ -22,7 +23,12 @@ const FILE = 4, SOCKET = 5, PEER = 6; // guest descriptors: see caller()
 const RW = BigInt(FILE_RIGHTS); // every right a regular file can have
 const FUNCTIONS = (Object.keys(SIGNATURES) as Module[]).flatMap((m) => Object.keys(SIGNATURES[m]).map((n) => [m, n] as const));
 
-interface World { top: string; jail: string; canary: string; canaryMtime: number; sockets: [number, number] }
+interface World {
+  top: string; jail: string; canary: string; canaryMtime: number; sockets: [number, number];
+  /** A listener on 127.0.0.1 whose address the guest is granted (sock_connect), as text. */
+  listener: number; granted: string;
+}
+let grantedNow = '';
 function world(): World {
   const top = tempDir('wzc-val-');
   const jail = join(top, 'jail');
@@ -35,10 +41,13 @@ function world(): World {
   symlinkSync(canary, join(jail, 'abs'));
   const sockets = tcpPair();
   libc.write(sockets[1], Buffer.from('hello'), 5); // something for sock_recv to read
-  return { top, jail, canary, canaryMtime: statSync(canary).mtimeMs, sockets };
+  const listener = listenOn('127.0.0.1:0');
+  grantedNow = `127.0.0.1:${boundPort(listener)}`;
+  return { top, jail, canary, canaryMtime: statSync(canary).mtimeMs, sockets, listener, granted: grantedNow };
 }
 function dispose(w: World): void {
   for (const s of w.sockets) libc.close(s);
+  libc.close(w.listener);
   rmSync(w.top, { recursive: true, force: true });
 }
 
@@ -48,7 +57,7 @@ function dispose(w: World): void {
  */
 function caller(w: World): Caller {
   const sink = { write: (b: Uint8Array) => b.length };
-  const c = new Caller({ args: ['guest', 'arg'], env: { A: '1' }, preopens: { '/sandbox': w.jail },
+  const c = new Caller({ args: ['guest', 'arg'], env: { A: '1' }, preopens: { '/sandbox': w.jail }, connect: [w.granted],
     stdin: { read: () => 0 }, stdout: sink, stderr: sink });
   try {
     const [p, l] = c.str('file.txt', 0x7000);
@@ -118,11 +127,15 @@ const VALID: Record<string, (c: Caller) => unknown[]> = {
   proc_raise: () => [17 /* chld: ignored */], sched_yield: () => [], random_get: () => [SAFE, 16],
   sock_accept: () => [SOCKET, 0, SAFE], sock_recv: (c) => [SOCKET, iov(c), 1, 0, SAFE, SAFE + 8],
   sock_send: (c) => [SOCKET, iov(c), 1, 0, SAFE], sock_shutdown: () => [SOCKET, 2],
-  sendfile: () => [SOCKET, FILE, SAFE, 1n, SAFE + 8], splice: (c) => [FILE, SAFE, pipe(c)[1], 0, 1n, 2, SAFE + 16],
-  tee: (c) => [pipe(c)[0], pipe(c)[1], 1n, 2, SAFE], pipe: () => [4, SAFE],
+  sendfile: () => [SOCKET, FILE, SAFE, 1n, SAFE + 8], splice: (c) => [FILE, SAFE, c.pipe(true, 0x7800)[1], 0, 1n, 2, SAFE + 16],
+  tee: (c) => [c.pipe(true, 0x7800)[0], c.pipe(true, 0x7800)[1], 1n, 2, SAFE], pipe: () => [4, SAFE],
   copy_file_range: (c) => { c.dv.setBigInt64(SAFE + 8, 20n, true); return [FILE, SAFE, FILE, SAFE + 8, 1n, 0, SAFE + 16]; },
   sock_cork: () => [SOCKET, 1], sock_peername: () => [SOCKET, SAFE, 64, SAFE + 64],
+  sock_connect: (c) => [...c.str(granted(c), 0x7400), 4, SAFE], sock_error: () => [SOCKET, SAFE],
+  pipe_set_size: (c) => [c.pipe(true, 0x7800)[0], 1 << 20, SAFE],
 };
+/** The address the current world's caller was granted (VALID gets only the caller). */
+const granted = (_c: Caller): string => grantedNow;
 function iov(c: Caller, buf = SAFE + 0x100, len = 1): number {
   c.dv.setUint32(0x4000, buf, true);
   c.dv.setUint32(0x4004, len, true);
@@ -134,11 +147,6 @@ function reopen(c: Caller): number {
   const [p, l] = c.str('file.txt', 0x7000);
   assert.is(c.wasi.path_open(3, 0, p, l, 0, RW, 0n, 0, 0x7810), errno.success);
   return c.u32(0x7810);
-}
-/** A new non-blocking pipe: [read end, write end]. */
-function pipe(c: Caller): [number, number] {
-  assert.is(c.zc.pipe(4, 0x7800), errno.success);
-  return [c.u32(0x7800), c.u32(0x7804)];
 }
 function clockSub(c: Caller): number {
   c.u8.fill(0, 0x5000, 0x5000 + 48);
@@ -239,7 +247,7 @@ for (const [module, name] of FUNCTIONS) {
       ['near 4 GiB', 0xfffffff0]] as const) {
       pointers(`${name} with argument ${i} ${where} is fault`, () => inWorld((c, w) => {
         // splice's off_out must name a file side: on a pipe the kernel answers spipe first.
-        const args = name === 'splice' && i === 3 ? [pipe(c)[0], 0, FILE, 0, 1n, 2, SAFE + 16] : VALID[name](c);
+        const args = name === 'splice' && i === 3 ? [c.pipe(true, 0x7800)[0], 0, FILE, 0, 1n, 2, SAFE + 16] : VALID[name](c);
         args[i] = ptr;
         assert.is(errnoName[call(c, module, name, args)], 'fault');
         assert.is(readFileSync(join(w.jail, 'file.txt'), 'utf8'), '0123456789', 'a faulting call changed the file');
@@ -339,6 +347,8 @@ const RANGE: [string, (c: Caller) => number, string][] = [
   ['sock_accept with an unknown flag', (c) => c.wasi.sock_accept(SOCKET, 1, SAFE), 'inval'],
   ['pipe with an fdflag other than nonblock', (c) => c.zc.pipe(1, SAFE), 'inval'],
   ['sock_cork with enable 2', (c) => c.zc.sock_cork(SOCKET, 2), 'inval'],
+  ['sock_connect with an fdflag other than nonblock', (c) => c.zc.sock_connect(...c.str(granted(c), 0x7400), 1, SAFE), 'inval'],
+  ['pipe_set_size with size 0xffffffff', (c) => c.zc.pipe_set_size(c.pipe(true, 0x7800)[0], 0xffffffff, SAFE), 'perm'],
 ];
 
 for (const [what, op, expected] of RANGE) {

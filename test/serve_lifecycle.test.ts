@@ -259,7 +259,7 @@ const USAGE_ERRORS: [string[], RegExp][] = [
   [['/nonexistent-dir'], /^wasm-zerocopy: no such directory: \/nonexistent-dir\n/],
   [['--header-timeout', '0', '.'], /^wasm-zerocopy: --header-timeout 0: expected seconds from 0\.001 to 86400\n/],
   [['--send-timeout', 'soon', '.'], /^wasm-zerocopy: --send-timeout soon: expected seconds from 0\.001 to 86400\n/],
-  [['--listen', 'localhost:80', '.'], /^wasm-zerocopy: --listen localhost:80: expected IPv4:PORT or \[IPv6\]:PORT\n/],
+  [['--listen', 'localhost:80', '.'], /^wasm-zerocopy: --listen localhost:80: a host name is not an address; give an IP address, as 127\.0\.0\.1:80 or \[::1\]:80\n/],
   [['--workers', '0', '.'], /^wasm-zerocopy: --workers 0: expected a count from 1 to 1024\n/],
   [['a', 'b'], /^wasm-zerocopy: serve takes one DIR, not also b\n/],
 ];

@@ -9,6 +9,12 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSy
   symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUESTS, openFds, runGuest, tempDir } from './helpers/guest.js';
+import { errno } from '../host/index.js';
+import * as libc from '../host/native/libc.js';
+import { hostPipe } from './helpers/fds.js';
+import { Caller } from './helpers/imports.js';
+
+const EINVAL = 22;
 
 const GUEST = join(GUESTS, 'fs_script.wasm');
 
@@ -307,4 +313,34 @@ times('no host descriptor is left open after a guest that renumbers, opens and r
 readdir.run();
 names.run();
 beneath.run();
+times('fd_sync and fd_datasync reach the kernel: a pipe is inval and a file success, as fsync(2) and fdatasync(2) answer natively', () => {
+  // A call that returned success without making the system call would pass the file case;
+  // the pipe, where Linux answers EINVAL, tells the two apart.
+  const c = new Caller();
+  const [hostR, hostW] = hostPipe();
+  try {
+    const [r, w] = c.pipe();
+    const dir = tempDir();
+    try {
+      const sandbox = new Caller({ preopens: { '/': dir } });
+      try {
+        const [p, n] = sandbox.str('f');
+        assert.is(sandbox.wasi.path_open(3, 0, p, n, 1 /* CREAT */, 0x53n /* datasync, read, write, sync */, 0n, 0, Caller.RET), errno.success);
+        const f = sandbox.u32(Caller.RET);
+        assert.is(sandbox.wasi.fd_sync(f), errno.success);
+        assert.is(sandbox.wasi.fd_datasync(f), errno.success);
+      } finally { sandbox.close(); }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+    for (const [name, call, native] of [['fd_sync', c.wasi.fd_sync, libc.fsync], ['fd_datasync', c.wasi.fd_datasync, libc.fdatasync]] as const) {
+      assert.is(native(hostW), -EINVAL, `${name}: natively`);
+      assert.is(call(w), errno.inval, `${name} on a pipe's write end`);
+      assert.is(call(r), errno.inval, `${name} on a pipe's read end`);
+    }
+  } finally {
+    c.close();
+    libc.close(hostR);
+    libc.close(hostW);
+  }
+});
+
 times.run();

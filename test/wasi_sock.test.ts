@@ -3,6 +3,7 @@
 // while it runs, so whatever must happen during its run (a client that talks back) is a child
 // process; whatever may happen before it (a connect, a datagram, a peer's close) is done here.
 import { suite } from './helpers/suite.js';
+import { socketPair, tcpConnect, tcpListener } from './helpers/fds.js';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,7 +16,7 @@ import { GUESTS, openFds, runGuest, tempDir } from './helpers/guest.js';
 import { Caller } from './helpers/imports.js';
 
 const SCRIPT = join(GUESTS, 'sock_script.wasm');
-const AF_UNIX = 1, AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0o2000000;
+const SOCK_STREAM = 1, SOCK_DGRAM = 2;
 const SOCKET_DGRAM = 5, SOCKET_STREAM = 6, NONBLOCK = 4;
 
 /** Runs the script with `fds` granted at 3, 4, ... (stdin closed); returns its output lines. */
@@ -25,44 +26,13 @@ function script(fds: number[], ops: string[]): string[] {
   return r.stdout.split('\n').slice(0, -1);
 }
 
-/** A listening TCP socket on 127.0.0.1 (an ephemeral port), made through FFI. */
-function listener(): { fd: number; port: number } {
-  const fd = libc.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const addr = Buffer.alloc(16);
-  addr.writeUInt16LE(AF_INET, 0);
-  addr.writeUInt32BE(0x7f000001, 4);
-  assert.is(libc.bind_(fd, addr, 16), 0);
-  assert.is(libc.listen(fd, 8), 0);
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(16);
-  assert.is(libc.getsockname(fd, addr, len), 0);
-  return { fd, port: addr.readUInt16BE(2) };
-}
-
-/** A client connected to the listener; loopback completes the handshake without an accept. */
-function connectTo(port: number): number {
-  const fd = libc.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const addr = Buffer.alloc(16);
-  addr.writeUInt16LE(AF_INET, 0);
-  addr.writeUInt16BE(port, 2);
-  addr.writeUInt32BE(0x7f000001, 4);
-  assert.is(libc.connect(fd, addr, 16), 0);
-  return fd;
-}
-
-function socketpair(type: number): [number, number] {
-  const pair = Buffer.alloc(8);
-  assert.is(libc.socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, pair), 0);
-  return [pair.readInt32LE(0), pair.readInt32LE(4)];
-}
-
 // ---------------------------------------------------------------------------------------
 const accept = suite('sock_accept');
 
 accept('accepts a connection from a granted listener as a blocking socket_stream, leaking nothing', () => {
   const before = openFds();
-  const l = listener();
-  const client = connectTo(l.port);
+  const l = tcpListener();
+  const client = tcpConnect(l.port);
   try {
     assert.equal(script([l.fd], ['fd l 3', 'fdstat l', 'accept c l', 'fdstat c', 'send c hi']), [
       `fdstat errno=0 type=${SOCKET_STREAM} flags=0`,
@@ -81,8 +51,8 @@ accept('accepts a connection from a granted listener as a blocking socket_stream
 });
 
 accept('the accepted descriptor is close-on-exec and joins the guest table with the socket rights', () => {
-  const l = listener();
-  const client = connectTo(l.port);
+  const l = tcpListener();
+  const client = tcpConnect(l.port);
   const c = new Caller({ grant: [l.fd] });
   try {
     assert.is(c.wasi.sock_accept(3, 0, Caller.RET), errno.success);
@@ -104,9 +74,9 @@ accept('the accepted descriptor is close-on-exec and joins the guest table with 
 });
 
 accept('NONBLOCK: a non-blocking listener with nothing pending is again; fd_fdstat_set_flags sets and clears it', () => {
-  const idle = listener();
-  const busy = listener();
-  const client = connectTo(busy.port);
+  const idle = tcpListener();
+  const busy = tcpListener();
+  const client = tcpConnect(busy.port);
   try {
     assert.equal(script([idle.fd, busy.fd], [
       'fd idle 3', 'fd busy 4',
@@ -126,7 +96,7 @@ accept('NONBLOCK: a non-blocking listener with nothing pending is again; fd_fdst
 });
 
 accept('flags other than NONBLOCK are inval; a descriptor not held is badf', () => {
-  const l = listener();
+  const l = tcpListener();
   try {
     assert.equal(script([l.fd], ['fd l 3', 'accept c l 1', 'accept c l 5', 'accept c l 16', 'accept c nothing']), [
       `accept errno=${errno.inval}`, `accept errno=${errno.inval}`, `accept errno=${errno.inval}`, `accept errno=${errno.badf}`,
@@ -151,7 +121,7 @@ s.on('end', () => { process.stdout.write(got); s.end(); });
 s.on('error', (e) => { process.stdout.write('error ' + e.code); process.exit(1); });`;
 
 io('a conversation: PEEK leaves data queued, WAITALL waits for all it asked, shutdown WR is the peer\'s end of stream', async () => {
-  const l = listener();
+  const l = tcpListener();
   const child = spawn(process.execPath, ['-e', CLIENT, String(l.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let heard = '';
   child.stdout.on('data', (d) => { heard += d; });
@@ -176,7 +146,7 @@ io('a conversation: PEEK leaves data queued, WAITALL waits for all it asked, shu
 });
 
 io('recv scatters into several buffers, and WAITALL fills them all', () => {
-  const [mine, theirs] = socketpair(SOCK_STREAM);
+  const [mine, theirs] = socketPair(SOCK_STREAM);
   try {
     libc.write(mine, Buffer.from('0123456789'), 10);
     assert.equal(script([theirs], ['fd s 3', 'recv s 4 waitall 3', 'recv s 2 - 8']), [
@@ -186,7 +156,7 @@ io('recv scatters into several buffers, and WAITALL fills them all', () => {
 });
 
 io('a datagram longer than the buffer is cut, with RECV_DATA_TRUNCATED; the socket is socket_dgram', () => {
-  const [mine, theirs] = socketpair(SOCK_DGRAM);
+  const [mine, theirs] = socketPair(SOCK_DGRAM);
   try {
     for (const d of ['datagram-1', 'datagram-2', 'datagram-3']) libc.write(mine, Buffer.from(d), d.length);
     assert.equal(script([theirs], ['fd s 3', 'fdstat s', 'recv s 4 -', 'recv s 16 peek', 'recv s 16 -', 'recv s 5 - 5']), [
@@ -200,7 +170,7 @@ io('a datagram longer than the buffer is cut, with RECV_DATA_TRUNCATED; the sock
 
 io('fd_filestat_get and fd_fdstat_get agree on the socket type: socket_dgram and socket_stream', () => {
   for (const [type, want] of [[SOCK_DGRAM, SOCKET_DGRAM], [SOCK_STREAM, SOCKET_STREAM]]) {
-    const [mine, theirs] = socketpair(type);
+    const [mine, theirs] = socketPair(type);
     const c = new Caller({ grant: [theirs] });
     try {
       assert.is(c.wasi.fd_fdstat_get(3, 0x200), 0);
@@ -212,7 +182,7 @@ io('fd_filestat_get and fd_fdstat_get agree on the socket type: socket_dgram and
 });
 
 io('riflags other than PEEK and WAITALL are inval, and so is any siflags bit', () => {
-  const [mine, theirs] = socketpair(SOCK_STREAM);
+  const [mine, theirs] = socketPair(SOCK_STREAM);
   try {
     libc.write(mine, Buffer.from('x'), 1);
     assert.equal(script([theirs], ['fd s 3', 'recv s 4 4', 'recv s 4 65535', 'sendflags s 1', 'sendflags s 32768', 'recv s 4 -']), [
@@ -224,8 +194,8 @@ io('riflags other than PEEK and WAITALL are inval, and so is any siflags bit', (
 });
 
 io('sending to a peer that hung up is pipe or connreset, never a signal, and the guest goes on', () => {
-  const l = listener();
-  const client = connectTo(l.port);
+  const l = tcpListener();
+  const client = tcpConnect(l.port);
   libc.close(client);
   try {
     const lines = script([l.fd], ['fd l 3', 'accept c l', 'sendloop c', 'send c again', 'echo alive']);
@@ -248,7 +218,7 @@ const SHUTDOWN: [how: number, name: string, rd: boolean, wr: boolean][] = [
 ];
 for (const [how, name, rd, wr] of SHUTDOWN) {
   shutdown(`sdflags ${name} shuts down ${rd && wr ? 'both directions' : rd ? 'receiving only' : 'sending only'}`, () => {
-    const [mine, theirs] = socketpair(SOCK_STREAM);
+    const [mine, theirs] = socketPair(SOCK_STREAM);
     try {
       if (!rd) libc.write(mine, Buffer.from('q'), 1);
       assert.equal(script([theirs], ['fd s 3', `shutdown s ${how}`, 'recv s 4 -', 'send s z']), [
@@ -263,7 +233,7 @@ for (const [how, name, rd, wr] of SHUTDOWN) {
 }
 
 shutdown('sdflags 0 and past RD|WR are inval', () => {
-  const [mine, theirs] = socketpair(SOCK_STREAM);
+  const [mine, theirs] = socketPair(SOCK_STREAM);
   try {
     assert.equal(script([theirs], ['fd s 3', 'shutdown s 0', 'shutdown s 4', 'shutdown s 255']),
       [`shutdown errno=${errno.inval}`, `shutdown errno=${errno.inval}`, `shutdown errno=${errno.inval}`]);
@@ -271,7 +241,7 @@ shutdown('sdflags 0 and past RD|WR are inval', () => {
 });
 
 shutdown('a right the guest dropped is notcapable', () => {
-  const [mine, theirs] = socketpair(SOCK_STREAM);
+  const [mine, theirs] = socketPair(SOCK_STREAM);
   const c = new Caller({ grant: [theirs] });
   try {
     assert.is(c.wasi.fd_fdstat_get(3, 0x200), errno.success);

@@ -3,6 +3,7 @@
 // guest asks of fd_fdstat_set_flags must never change the host's flags, while the guest sees
 // exactly what it asked for: fdstat reports it, and I/O blocks or returns `again` accordingly.
 import { suite } from './helpers/suite.js';
+import { hostPipe } from './helpers/fds.js';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -16,13 +17,6 @@ import { Caller } from './helpers/imports.js';
 
 const IOV = 0x200, BUF = 0x400, NREAD = 0x300, STAT = 0x340;
 
-/** A pipe as host descriptors [read, write]; `nonblock` makes the read end non-blocking. */
-function pipe(nonblock: boolean): [number, number] {
-  const fds = new Int32Array(2);
-  assert.is(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC), 0);
-  if (nonblock) assert.is(libc.fcntl(fds[0], F.SETFL, O.NONBLOCK), 0);
-  return [fds[0], fds[1]];
-}
 
 const hostNonblock = (fd: number) => (libc.fcntl(fd, F.GETFL, 0) & O.NONBLOCK) !== 0;
 
@@ -48,7 +42,7 @@ function writeLater(fd: number, text: string, ms: number): Promise<number | null
 const test = suite('inherited stdio and fd_fdstat_set_flags');
 
 test('over a non-blocking host pipe: the guest sees blocking, then NONBLOCK, then blocking again; the host flags never change', async () => {
-  const [r, w] = pipe(true);
+  const [r, w] = hostPipe({ nonblockRead: true });
   const c = new Caller({ stdin: r });
   try {
     assert.is(fdflags(c, 0), 0, 'the guest did not ask for NONBLOCK');
@@ -75,7 +69,7 @@ test('over a non-blocking host pipe: the guest sees blocking, then NONBLOCK, the
 });
 
 test('over a blocking host pipe: NONBLOCK gives the guest a description of its own, the host stays blocking', async () => {
-  const [r, w] = pipe(false);
+  const [r, w] = hostPipe({ nonblockRead: false });
   const c = new Caller({ stdin: r });
   try {
     assert.is(c.wasi.fd_fdstat_set_flags(0, FDFLAGS.NONBLOCK), 0);

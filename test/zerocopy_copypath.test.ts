@@ -63,10 +63,6 @@ function open(c: Caller, name: string, rights: number): number {
   assert.is(c.wasi.path_open(3, 0, p, l, 0, BigInt(rights), 0n, 0, RET), errno.success);
   return c.u32(RET);
 }
-function pipe(c: Caller, nonblock = false): [number, number] {
-  assert.is(c.zc.pipe(nonblock ? 4 : 0, RET), errno.success);
-  return [c.u32(RET), c.u32(RET + 4)];
-}
 function write(c: Caller, fd: number, text: string): void {
   c.str(text, BUF);
   c.dv.setUint32(IOV, BUF, true);
@@ -102,7 +98,7 @@ const rules = suite("a virtual stream follows the kernel's rules for a pipe");
 rules.before(async () => { fdsBefore = openFds(); });
 
 rules('splice from an empty pipe into virtual stdout with SPLICE_F_NONBLOCK is again, at once', () => withWorld(({ c, sink }) => {
-  const [pr] = pipe(c); // a blocking pipe: only the flag stands between the call and waiting
+  const [pr] = c.pipe(); // a blocking pipe: only the flag stands between the call and waiting
   assert.is(result(c, c.zc.splice(pr, 0, 1, 0, 10n, SPLICE_F_NONBLOCK, RET)), 'again');
   assert.is(sink.calls, 0);
 }));
@@ -145,7 +141,7 @@ rules('sendfile from virtual stdin is inval, as from a pipe, and its bytes stay 
 }, 0, 'input'));
 
 rules('tee from virtual stdin duplicates without consuming, as from a pipe', () => withWorld(({ c }) => {
-  const [qr, qw] = pipe(c, true);
+  const [qr, qw] = c.pipe(true);
   assert.is(result(c, c.zc.tee(0, qw, 100n, 0, RET)), 'success 5');
   assert.is(read(c, qr), 'input');
   assert.is(readAll(c, 0), 'input');
@@ -161,7 +157,7 @@ rules('splice from virtual stdin into a file at an offset writes there and advan
 }, 0, 'input'));
 
 rules('splice from virtual stdin at its end returns zero', () => withWorld(({ c }) => {
-  const [, qw] = pipe(c);
+  const [, qw] = c.pipe();
   assert.is(result(c, c.zc.splice(0, 0, qw, 0, 10n, 0, RET)), 'success 0');
 }));
 
@@ -202,7 +198,7 @@ short('splice from a file at an offset advances *off_in by the short count alone
 }, 3));
 
 short('splice from a pipe keeps what was not taken, delivered first by the next read and the next splice', () => withWorld(({ c, sink }) => {
-  const [pr, pw] = pipe(c, true);
+  const [pr, pw] = c.pipe(true);
   write(c, pw, 'hello world');
   assert.is(result(c, c.zc.splice(pr, 0, 1, 0, 100n, 0, RET)), 'success 3');
   assert.is(sink.taken, 'hel');
@@ -214,7 +210,7 @@ short('splice from a pipe keeps what was not taken, delivered first by the next 
 }, 3));
 
 short('tee into virtual stdout returns the short count and leaves the source whole', () => withWorld(({ c, sink }) => {
-  const [pr, pw] = pipe(c, true);
+  const [pr, pw] = c.pipe(true);
   write(c, pw, 'hello');
   assert.is(result(c, c.zc.tee(pr, 1, 100n, 0, RET)), 'success 3');
   assert.is(sink.taken, 'hel');
@@ -228,7 +224,7 @@ short('splice from virtual stdin into virtual stdout keeps the rest for stdin\'s
 }, 3, 'abcdefgh'));
 
 short('bytes from virtual stdin that a full pipe refuses are kept for the next read', () => withWorld(({ c }) => {
-  const [, qw] = pipe(c, true);
+  const [, qw] = c.pipe(true);
   c.u8.fill(0x78, BUF, BUF + 4096);
   c.dv.setUint32(IOV, BUF, true);
   c.dv.setUint32(IOV + 4, 4096, true);

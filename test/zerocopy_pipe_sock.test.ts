@@ -2,6 +2,7 @@
 // sock_peername on real sockets, read back on the host (docs/ABI.md, "pipe", "sock_cork",
 // "sock_peername"), each compared with what Linux answers for the same socket natively.
 import { suite } from './helpers/suite.js';
+import { socketPair, tcpListener } from './helpers/fds.js';
 import * as assert from 'uvu/assert';
 import * as libc from '../host/native/libc.js';
 import { F, O } from '../host/native/platform.js';
@@ -10,24 +11,9 @@ import { Caller, tcpPair } from './helpers/imports.js';
 import { openFds } from './helpers/guest.js';
 
 const RET = 0x100;
-const FD_CLOEXEC = 1, IPPROTO_TCP = 6, TCP_CORK = 3, AF_INET = 2, AF_UNIX = 1, SOCK_STREAM = 1;
+const FD_CLOEXEC = 1, IPPROTO_TCP = 6, TCP_CORK = 3;
 
 const ok = (r: number, what: string): number => { if (r < 0) throw new Error(`${what}: errno ${-r}`); return r; };
-/** A listening TCP socket on 127.0.0.1 (not connected), close-on-exec. */
-function listener(): number {
-  const addr = Buffer.alloc(16);
-  addr.writeUInt16LE(AF_INET, 0);
-  addr.set([127, 0, 0, 1], 4);
-  const fd = ok(libc.socket(AF_INET, SOCK_STREAM | O.CLOEXEC, 0), 'socket');
-  ok(libc.bind_(fd, addr, 16), 'bind');
-  ok(libc.listen(fd, 1), 'listen');
-  return fd;
-}
-function unixPair(): [number, number] {
-  const fds = new Int32Array(2);
-  ok(libc.socketpair(AF_UNIX, SOCK_STREAM | O.CLOEXEC, 0, new Uint8Array(fds.buffer)), 'socketpair');
-  return [fds[0], fds[1]];
-}
 function corked(hostFd: number): number {
   const v = Buffer.alloc(4), len = Buffer.alloc(4);
   len.writeUInt32LE(4);
@@ -101,14 +87,14 @@ cork('sock_cork sets and clears TCP_CORK on a connected socket, as getsockopt re
 }));
 
 cork('sock_cork on a Unix socket is notsup, as Linux answers EOPNOTSUPP', () => withCaller((c, host) => {
-  const [a, b] = unixPair();
+  const [a, b] = socketPair();
   host.push(a, b);
   assert.is(nativeCork(b, 1), 'notsup');
   assert.is(errnoName[c.zc.sock_cork(c.sandbox.grant(a), 1)], 'notsup');
 }));
 
 cork('sock_cork on a listening socket answers what Linux answers (it is not connected, and TCP_CORK is still set)', () => withCaller((c, host) => {
-  const l = listener();
+  const l = tcpListener().fd;
   host.push(l);
   const native = nativeCork(l, 1);
   assert.is(native, 'success');
@@ -119,14 +105,14 @@ cork('sock_cork on a listening socket answers what Linux answers (it is not conn
 }));
 
 cork('sock_peername on a listening socket is notconn, as Linux answers ENOTCONN', () => withCaller((c, host) => {
-  const l = listener();
+  const l = tcpListener().fd;
   host.push(l);
   assert.is(nativePeer(l), 'notconn');
   assert.is(errnoName[c.zc.sock_peername(c.sandbox.grant(l), 0x400, 64, RET)], 'notconn');
 }));
 
 cork('sock_peername on a Unix socket is afnosupport: it has no address to print', () => withCaller((c, host) => {
-  const [a, b] = unixPair();
+  const [a, b] = socketPair();
   host.push(a, b);
   assert.is(nativePeer(a), 'success');
   assert.is(errnoName[c.zc.sock_peername(c.sandbox.grant(a), 0x400, 64, RET)], 'afnosupport');

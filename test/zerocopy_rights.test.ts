@@ -34,10 +34,6 @@ function open(c: Caller, name: string, rights: number): number {
   assert.is(errnoName[c.wasi.path_open(3, 0, p, l, 0, BigInt(rights), 0n, 0, RET)], 'success', `open ${name}`);
   return c.u32(RET);
 }
-function pipe(c: Caller): [number, number] {
-  assert.is(c.zc.pipe(4, RET), errno.success);
-  return [c.u32(RET), c.u32(RET + 4)];
-}
 function write(c: Caller, fd: number, text: string): void {
   c.str(text, BUF);
   c.dv.setUint32(IOV, BUF, true);
@@ -90,17 +86,17 @@ function attempt(row: Row, how: 'all' | 'never' | 'dropped'): Outcome {
       }
       case 'splice': {
         if (row.side === 'in') { // file -> pipe
-          const inFd = open(c, 'src.txt', rights('in', READ)), [pr, pw] = pipe(c);
+          const inFd = open(c, 'src.txt', rights('in', READ)), [pr, pw] = c.pipe(true);
           after(inFd, 'in');
           e = c.zc.splice(inFd, row.right === R.FD_SEEK ? OFF_IN : 0, pw, 0, 4n, 0, RET);
           moved = () => `pipe=${drain(c, pr)} off=${c.dv.getBigInt64(OFF_IN, true)}`;
         } else if (row.pipeSide) { // file -> pipe, the pipe's write end gave up fd_write
-          const inFd = open(c, 'src.txt', READ), [pr, pw] = pipe(c);
+          const inFd = open(c, 'src.txt', READ), [pr, pw] = c.pipe(true);
           after(pw, 'out');
           e = c.zc.splice(inFd, 0, pw, 0, 4n, 0, RET);
           moved = () => `pipe=${drain(c, pr)}`;
         } else { // pipe -> file
-          const [pr, pw] = pipe(c), outFd = open(c, 'out.txt', rights('out', WRITE));
+          const [pr, pw] = c.pipe(true), outFd = open(c, 'out.txt', rights('out', WRITE));
           write(c, pw, 'XYZ');
           after(outFd, 'out');
           e = c.zc.splice(pr, 0, outFd, row.right === R.FD_SEEK ? OFF_OUT : 0, 3n, 0, RET);
@@ -109,7 +105,7 @@ function attempt(row: Row, how: 'all' | 'never' | 'dropped'): Outcome {
         break;
       }
       case 'tee': {
-        const [pr, pw] = pipe(c), [qr, qw] = pipe(c);
+        const [pr, pw] = c.pipe(true), [qr, qw] = c.pipe(true);
         write(c, pw, 'hello');
         after(pr, 'in'); after(qw, 'out');
         e = c.zc.tee(pr, qw, 5n, 2, RET);
@@ -187,7 +183,7 @@ mode('a preopen that cannot pass fd_write on opens read-write requests read-only
     assert.is(c.wasi.fd_fdstat_set_rights(3, base, BigInt(ALL_RIGHTS & ~R.FD_WRITE)), errno.success);
     const fd = open(c, 'out.txt', R.FD_READ | R.FD_WRITE | R.FD_SEEK);
     assert.is(accessOf(c, fd), O.RDONLY);
-    const [pr, pw] = pipe(c);
+    const [pr, pw] = c.pipe(true);
     write(c, pw, 'XYZ');
     assert.is(errnoName[c.zc.splice(pr, 0, fd, 0, 3n, 0, RET)], 'notcapable');
     assert.is(errnoName[c.wasi.fd_write(fd, IOV, 1, RET)], 'notcapable');

@@ -3,26 +3,19 @@
 // that each system call moves only part of what was asked and the loop must add them up
 // (a loop that forgot to add, or to ask for the rest, fails here).
 import { suite } from './helpers/suite.js';
+import { hostPipe } from './helpers/fds.js';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as libc from '../host/native/libc.js';
-import { O } from '../host/native/platform.js';
 import { GUESTS, runGuest, tempDir } from './helpers/guest.js';
 
 const GUEST = join(GUESTS, 'sdk_loops.wasm');
-const F_SETPIPE_SZ = 1031, PAGE = 4096;
+const PAGE = 4096;
 const COUNT = 100_000;
 const big = Buffer.from(Array.from({ length: 150_000 }, (_, i) => (i * 13 + 7) & 0xff));
 
-/** A blocking pipe holding at most one page: [read end, write end], close-on-exec. */
-function smallPipe(): [number, number] {
-  const fds = new Int32Array(2);
-  assert.is(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC), 0);
-  assert.ok(libc.fcntl(fds[0], F_SETPIPE_SZ, PAGE) >= PAGE, 'F_SETPIPE_SZ');
-  return [fds[0], fds[1]];
-}
 
 function exited(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,7 +50,7 @@ loops('one sendfile into a one-page pipe moves at most a page: the counts below 
   const dir = tempDir('wzc-loop-');
   try {
     writeFileSync(join(dir, 'big.bin'), big);
-    const [r, w] = smallPipe();
+    const [r, w] = hostPipe({ size: PAGE });
     const child = drainer(r, join(dir, 'drained'));
     libc.close(r);
     const line = guest('sendone', w, dir);
@@ -73,7 +66,7 @@ loops('sendAll adds up the short counts of a pipe drained by another process and
   const dir = tempDir('wzc-loop-');
   try {
     writeFileSync(join(dir, 'big.bin'), big);
-    const [r, w] = smallPipe();
+    const [r, w] = hostPipe({ size: PAGE });
     const child = drainer(r, join(dir, 'drained'));
     libc.close(r);
     assert.is(guest('sendall', w, dir), `ret=${COUNT} off=${COUNT}`);
@@ -87,7 +80,7 @@ loops('sendAll adds up the short counts of a pipe drained by another process and
 loops('spliceAll adds up the short counts of a pipe filled a few hundred bytes at a time', async () => {
   const dir = tempDir('wzc-loop-');
   try {
-    const [r, w] = smallPipe();
+    const [r, w] = hostPipe({ size: PAGE });
     // More than COUNT: the loop must stop at COUNT. The rest meets a closed pipe (EPIPE).
     writeFileSync(join(dir, 'feed'), big.subarray(0, COUNT + 500));
     const code = `const fs = require('fs'); const data = fs.readFileSync(${JSON.stringify(join(dir, 'feed'))});

@@ -13,7 +13,9 @@
 // and when accept fails for another reason than EAGAIN (EMFILE: out of descriptors), the
 // listener stays readable, so accepting pauses for 100 ms instead of spinning on poll.
 //
-// usage: send_file [--max-clients N] [--timeout-ms MS]   (N: exit after N clients, for tests)
+// usage: send_file [--max-clients N] [--timeout-ms MS] [--worker W]
+//   N: exit after N clients, for tests; W: this instance's worker number, which prefixes its
+//   log lines ("[worker 2] client #1 ...") so that client numbers stay unique across workers.
 import {
   poll_oneoff, sock_recv, sock_shutdown, fd_close, fd_filestat_get, fd_fdstat_set_flags,
   clock_time_get, filestat,
@@ -55,18 +57,20 @@ function now(): u64 {
 
 function log(c: Conn, what: string): void {
   const ms = <f64>(now() - c.start) / 1e6;
-  process.stdout.write("client #" + c.id.toString() + " " + c.peer + ": " + what + " in " + (Math.round(ms * 10) / 10).toString() + " ms\n");
+  process.stdout.write(workerTag + "client #" + c.id.toString() + " " + c.peer + ": " + what + " in " + (Math.round(ms * 10) / 10).toString() + " ms\n");
 }
 
 const env = process.env;
 const listeners: i32 = env.has("LISTEN_FDS") ? I32.parseInt(env.get("LISTEN_FDS")) : 1;
 const FILE: u32 = 3 + <u32>listeners;
 let maxClients: i64 = -1;
+let workerTag = "";
 let timeoutNs: u64 = 60_000_000_000;
 const argv = process.argv;
 for (let i = 1; i + 1 < argv.length; i++) {
   if (argv[i] == "--max-clients") maxClients = I64.parseInt(argv[i + 1]);
   else if (argv[i] == "--timeout-ms") timeoutNs = U64.parseInt(argv[i + 1]) * 1_000_000;
+  else if (argv[i] == "--worker") workerTag = "[worker " + argv[i + 1] + "] ";
 }
 
 // filestat: dev u64, ino u64, filetype u8 (witx), ...; 4 is regular_file. sendfile(2) reads

@@ -14,10 +14,13 @@
 //   waitread SLOT MS               poll_oneoff for readability, with a clock of MS as a guard;
 //                                  exits with status 3 if the clock came first
 //   echo TEXT                      prints TEXT (marks that the guest is still running)
+//   connect SLOT ADDR [FLAGS]      zerocopy sock_connect through the SDK (FLAGS 4 = NONBLOCK)
+//   sockerror SLOT                 zerocopy sock_error through the SDK: the pending errno
 import {
   fd_close, fd_fdstat_get, fd_fdstat_set_flags, fdstat, poll_oneoff, sock_recv, sock_send, sock_shutdown,
 } from "bindings/wasi_snapshot_preview1";
 import { sock_accept } from "../wasi/sock";
+import { connect, sock_error } from "../zerocopy";
 
 const slots = new Map<string, u32>();
 const ret = memory.data(16);
@@ -110,6 +113,13 @@ for (let i = 1; i < argv.length; i++) {
     out(res("waitread", e) + " ready=" + (ready ? "yes" : "no"));
     // Nothing to accept: stop here rather than block in sock_accept for ever.
     if (!ready) process.exit(3);
+  } else if (op == "connect") {
+    const fd = connect(a[2], a.length > 3 && a[3] == "4");
+    if (fd >= 0) slots.set(a[1], <u32>fd);
+    out(res("connect", fd < 0 ? <u16>-fd : 0));
+  } else if (op == "sockerror") {
+    const e = sock_error(slot(a[1]));
+    out(e < 0 ? res("sockerror", <u16>-e) : res("sockerror", 0) + " pending=" + e.toString());
   } else if (op == "echo") {
     out(a.slice(1).join(" "));
   } else {

@@ -10,7 +10,16 @@
 // and inode) unchanged (size, modification and change times); else the entry is dropped and
 // the path opened again. So a file replaced, changed, deleted or swapped for a symlink that
 // leads out is seen at once, as without a cache: the check is the same lookup an open makes.
-// A small file's contents are kept with it, so that its head and body leave in one send.
+//
+// One check serves every request of a turn of the server's loop (server.ts): the loop first
+// reads what arrived on every ready connection, then calls newTurn() and answers. A check
+// made after newTurn() is later than the arrival of every request answered in that turn, so
+// it is as fresh for each of them as a check of its own (a change made before a request was
+// sent is seen by it); a busy server checks a popular file once a turn instead of once a
+// request.
+//
+// The first SMALL_FILE bytes of a regular file are kept with it once read (the whole of a
+// small file), so that a response's head and the start of its body leave in one send.
 //
 // Entries are shared by responses in flight (reference counts): one dropped while a response
 // still sends from it is closed when that response ends. The cache is direct-mapped by a
@@ -20,7 +29,7 @@ import { errno } from "../zerocopy";
 import * as log from "./log";
 
 export const TYPE_DIRECTORY: u8 = 3, TYPE_REGULAR: u8 = 4;
-/** Files up to this size keep their contents in memory once read. */
+/** Files up to this size keep their contents in memory once read; larger ones keep this much of their start. */
 export const SMALL_FILE: u64 = 16384;
 
 const LOOKUP_SYMLINK_FOLLOW: u32 = 1;
@@ -41,8 +50,10 @@ const SLOTS = 256;
   ctimeNs: u64 = 0;
   dev: u64 = 0;
   ino: u64 = 0;
-  /** The contents of a small regular file once read (heap), else 0. */
+  /** Its first min(size, SMALL_FILE) bytes once read (heap), else 0. */
   body: usize = 0;
+  /** The turn of the server's loop in which it was last found unchanged. */
+  checked: u32 = 0;
   /** Holders: the cache's slot counts one, and each response using it one. */
   refs: i32 = 0;
   /** The path it was opened by (heap copy), for the cache's comparisons. */
@@ -57,6 +68,11 @@ const iov = memory.data(16);
 
 /** The errno of the last acquire() that returned null. */
 export let lastError: u16 = 0;
+
+/** The current turn: a check made in it stands for the requests answered in it. */
+let turn: u32 = 1;
+/** Starts a turn: call once every request answered next has been read. */
+export function newTurn(): void { turn++; }
 
 // filestat: dev u64 @0, ino @8, filetype u8 @16, nlink @24, size @32, atim @40, mtim @48, ctim @56.
 function fill(f: File): void {
@@ -108,8 +124,13 @@ export function acquire(root: u32, path: usize, len: u32): File | null {
   const slot = <i32>(hash(path, len) & (SLOTS - 1));
   const cached = unchecked(slots[slot]);
   if (cached !== null && cached.keyLen == len && memory.compare(cached.key, path, len) == 0) {
+    if (cached.checked == turn) {
+      cached.refs++;
+      return cached;
+    }
     const e = path_filestat_get(root, LOOKUP_SYMLINK_FOLLOW, path, len, changetype<filestat>(stat));
     if (e == 0 && unchanged(cached)) {
+      cached.checked = turn;
       cached.refs++;
       return cached;
     }
@@ -128,6 +149,7 @@ export function acquire(root: u32, path: usize, len: u32): File | null {
   const f = new File();
   f.fd = <i32>fd;
   fill(f);
+  f.checked = turn;
   f.refs = 1;
   // Regular files and directories are kept; anything else (a FIFO, a device) is not served anyway.
   if (f.type == TYPE_REGULAR || f.type == TYPE_DIRECTORY) {
@@ -141,11 +163,18 @@ export function acquire(root: u32, path: usize, len: u32): File | null {
   return f;
 }
 
-/** The contents of a small regular file, read once; 0 if it could not be read whole (it shrank). */
+/** How many of the file's first bytes contents() keeps. */
+export function keptLength(f: File): u64 { return f.size < SMALL_FILE ? f.size : SMALL_FILE; }
+
+/**
+ * The file's first keptLength() bytes, read once; 0 if they could not be read whole (it
+ * shrank), or for an empty file.
+ */
 export function contents(f: File): usize {
   if (f.body != 0 || f.size == 0) return f.body;
-  const body = heap.alloc(<usize>f.size);
-  let p = body, n = f.size, offset: u64 = 0;
+  const kept = keptLength(f);
+  const body = heap.alloc(<usize>kept);
+  let p = body, n = kept, offset: u64 = 0;
   while (n > 0) {
     store<u32>(iov, <u32>p);
     store<u32>(iov, <u32>n, 4);

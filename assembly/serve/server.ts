@@ -17,8 +17,9 @@ import {
 import { sock_accept } from "../wasi/sock";
 import { sendfile, sock_cork, errno, Offset } from "../zerocopy";
 import * as raw from "../zerocopy/bindings";
-import { Request, MAX_HEAD, emptyLines, headEnd, rescanFrom, parse, H } from "./parser";
+import { Request, MAX_HEAD, Method, emptyLines, headEnd, rescanFrom, parse, H } from "./parser";
 import { Response, respond } from "./response";
+import { newTurn } from "./files";
 import { tick, monoNow } from "./clock";
 import * as log from "./log";
 import * as opt from "./options";
@@ -61,7 +62,10 @@ const enum State { READ = 0, SEND = 1, LINGER = 2 }
   /** When the current wait began: accept, the end of the last response, the first byte of a head, the last byte sent, the shutdown. */
   since: u64 = 0;
   served: u32 = 0;
+  /** poll_oneoff reported it; for a READ connection, after the turn's reads: it has bytes to answer. */
   ready: bool = false;
+  /** The client closed or failed while being read: closed without an answer. */
+  gone: bool = false;
   corked: bool = false;
   /** The client's address as the log shows it ("127.0.0.1", "::1"). */
   readonly peer: StaticArray<u8> = new StaticArray<u8>(64);
@@ -132,6 +136,7 @@ function acceptAll(listener: u32): void {
     c.since = monoNow;
     c.served = 0;
     c.ready = true; // try to read at once: the request often arrives with the connection
+    c.gone = false;
     c.corked = false;
     readPeer(c);
     conns.push(c);
@@ -174,7 +179,7 @@ const iovs = memory.data(8 * IOV_MAX);
  */
 function pump(c: Conn): i32 {
   const res = c.res!;
-  if (res.hasFile && !c.corked) { sock_cork(c.fd, true); c.corked = true; }
+  if (res.cork && !c.corked) { sock_cork(c.fd, true); c.corked = true; }
   while (res.cur < res.nseg) {
     const i = res.cur;
     let n: i64, ask: u64;
@@ -295,8 +300,14 @@ function answer(c: Conn): bool {
   }
 }
 
+/**
+ * Marks `r` as a head that was never parsed (too large, or not finished in time): every field
+ * is set, since the Request is reused and one left from an earlier request (a HEAD method)
+ * would change the answer.
+ */
 function tooLarge(r: Request, len: u32, status: u16): void {
   r.error = status;
+  r.method = Method.OTHER;
   r.keepAlive = false;
   r.count = 0;
   r.start = 0;
@@ -304,24 +315,27 @@ function tooLarge(r: Request, len: u32, status: u16): void {
   r.minor = 1;
 }
 
-/** Reads what arrived and answers it; false when the connection is to be closed. */
-function readable(c: Conn): bool {
+/**
+ * Reads what arrived on a connection waiting for a request: 1 when it has bytes to answer,
+ * 0 when nothing came, -1 when the client closed or failed (nothing to answer then).
+ */
+function receive(c: Conn): i32 {
   if (c.input === null) c.input = takeInput();
   const inp = c.input!;
   const room = MAX_HEAD - inp.len;
-  if (room == 0) return answer(c);
+  if (room == 0) return 1;
   store<u32>(iov, <u32>(inp.buf + inp.len));
   store<u32>(iov, room, 4);
   const e = sock_recv(c.fd, iov, 1, 0, ret, ret + 4);
   if (e == errno.AGAIN) {
     if (inp.len == 0) releaseInput(c);
-    return true;
+    return 0;
   }
   const n = load<u32>(ret);
-  if (e != 0 || n == 0) return false; // the client closed or failed: nothing to answer
+  if (e != 0 || n == 0) return -1;
   if (inp.len == 0) c.since = monoNow; // the head timeout runs from its first byte
   inp.len += n;
-  return answer(c);
+  return 1;
 }
 
 /** Reads and drops what a lingering client sends; false once it closed. */
@@ -334,9 +348,12 @@ function drain(c: Conn): bool {
   return e == 0 && load<u32>(ret) != 0;
 }
 
-/** Runs one step of a connection that poll reported ready; false when it is to be closed. */
+/**
+ * Runs one step of a connection that poll reported ready (a READ one: that receive() read
+ * bytes for); false when it is to be closed.
+ */
 function step(c: Conn): bool {
-  if (c.state == State.READ) return readable(c);
+  if (c.state == State.READ) return answer(c);
   if (c.state == State.LINGER) return drain(c);
   const p = pump(c);
   if (p < 0) { logLine(c, c.res!); return false; }
@@ -395,79 +412,99 @@ export function prepareListeners(): bool {
   return true;
 }
 
+let stopWatched = false;
+
 export function serve(): void {
-  let stopWatched = opt.stopFd >= 0;
+  stopWatched = opt.stopFd >= 0;
   tick();
-  while (!stopping || conns.length > 0) {
-    log.flush();
-    const accepting = listening && acceptPausedUntil == 0;
-    const n = (accepting ? <i32>opt.listeners : 0) + (stopWatched ? 1 : 0) + conns.length + 1;
-    if (n > capacity) {
-      capacity = n * 2;
-      if (subs != 0) { heap.free(subs); heap.free(events); }
-      subs = heap.alloc(capacity * SUB);
-      events = heap.alloc(capacity * EVENT);
-    }
-    let s = subs;
-    if (accepting) {
-      for (let i: u32 = 0; i < opt.listeners; i++, s += SUB) {
-        store<u64>(s, LISTENER_TAG | <u64>(3 + i));
-        store<u8>(s, TYPE_READ, 8);
-        store<u32>(s, 3 + i, 16);
-      }
-    }
-    if (stopWatched) {
-      store<u64>(s, STOP_TAG);
-      store<u8>(s, TYPE_READ, 8);
-      store<u32>(s, <u32>opt.stopFd, 16);
-      s += SUB;
-    }
-    // Every connection waits for one direction; the clock for the earliest deadline.
-    let wake: u64 = acceptPausedUntil != 0 ? acceptPausedUntil : monoNow + 3_600_000_000_000;
-    for (let i = 0; i < conns.length; i++, s += SUB) {
-      const c = unchecked(conns[i]);
-      store<u64>(s, <u64>i);
-      store<u8>(s, c.state == State.SEND ? TYPE_WRITE : TYPE_READ, 8);
-      store<u32>(s, c.fd, 16);
-      const d = deadline(c);
-      if (d < wake) wake = d;
-    }
-    store<u64>(s, CLOCK_TAG);
-    store<u8>(s, TYPE_CLOCK, 8);
-    store<u32>(s, 1, 16); // monotonic
-    store<u64>(s, wake > monoNow ? wake - monoNow : 0, 24);
-    store<u64>(s, 0, 32); // precision
-    store<u16>(s, 0, 40); // relative
-
-    const e = poll_oneoff(subs, events, n, ret);
-    if (e != 0) { log.error("poll_oneoff: " + errno.name(e)); process.exit(1); }
-    tick();
-    const got = load<u32>(ret);
-    for (let i: u32 = 0; i < got; i++) {
-      const tag = load<u64>(events + i * EVENT);
-      if (tag & LISTENER_TAG) { if (listening) acceptAll(<u32>(tag & 0xffffffff)); }
-      else if (tag & STOP_TAG) { stopWatched = false; beginStop(); }
-      else if (!(tag & CLOCK_TAG) && <i32>tag < conns.length) unchecked(conns[<i32>tag]).ready = true;
-    }
-    if (acceptPausedUntil != 0 && monoNow >= acceptPausedUntil) acceptPausedUntil = 0;
-
-    // Serve what is ready, expire what waited too long, and compact the list in place.
-    let kept = 0;
-    for (let i = 0; i < conns.length; i++) {
-      const c = unchecked(conns[i]);
-      let open = true;
-      if (c.ready) {
-        c.ready = false;
-        open = step(c);
-      }
-      if (open && monoNow >= deadline(c)) {
-        expire(c);
-        open = false;
-      }
-      if (open) unchecked(conns[kept++] = c);
-      else closeConn(c);
-    }
-    conns.length = kept;
-  }
+  // The loop's body is a function of its own: V8 optimizes a wasm function on its calls, never
+  // a loop already running, so a loop in this function would run unoptimized for ever.
+  while (!stopping || conns.length > 0) turn();
   log.flush();
+}
+
+/** One turn: wait for readiness, accept, read every connection ready to be read, then answer. */
+function turn(): void {
+  log.flush();
+  const accepting = listening && acceptPausedUntil == 0;
+  const n = (accepting ? <i32>opt.listeners : 0) + (stopWatched ? 1 : 0) + conns.length + 1;
+  if (n > capacity) {
+    capacity = n * 2;
+    if (subs != 0) { heap.free(subs); heap.free(events); }
+    subs = heap.alloc(capacity * SUB);
+    events = heap.alloc(capacity * EVENT);
+  }
+  let s = subs;
+  if (accepting) {
+    for (let i: u32 = 0; i < opt.listeners; i++, s += SUB) {
+      store<u64>(s, LISTENER_TAG | <u64>(3 + i));
+      store<u8>(s, TYPE_READ, 8);
+      store<u32>(s, 3 + i, 16);
+    }
+  }
+  if (stopWatched) {
+    store<u64>(s, STOP_TAG);
+    store<u8>(s, TYPE_READ, 8);
+    store<u32>(s, <u32>opt.stopFd, 16);
+    s += SUB;
+  }
+  // Every connection waits for one direction; the clock for the earliest deadline.
+  let wake: u64 = acceptPausedUntil != 0 ? acceptPausedUntil : monoNow + 3_600_000_000_000;
+  for (let i = 0; i < conns.length; i++, s += SUB) {
+    const c = unchecked(conns[i]);
+    store<u64>(s, <u64>i);
+    store<u8>(s, c.state == State.SEND ? TYPE_WRITE : TYPE_READ, 8);
+    store<u32>(s, c.fd, 16);
+    const d = deadline(c);
+    if (d < wake) wake = d;
+  }
+  store<u64>(s, CLOCK_TAG);
+  store<u8>(s, TYPE_CLOCK, 8);
+  store<u32>(s, 1, 16); // monotonic
+  store<u64>(s, wake > monoNow ? wake - monoNow : 0, 24);
+  store<u64>(s, 0, 32); // precision
+  store<u16>(s, 0, 40); // relative
+
+  const e = poll_oneoff(subs, events, n, ret);
+  if (e != 0) { log.error("poll_oneoff: " + errno.name(e)); process.exit(1); }
+  tick();
+  const got = load<u32>(ret);
+  for (let i: u32 = 0; i < got; i++) {
+    const tag = load<u64>(events + i * EVENT);
+    if (tag & LISTENER_TAG) { if (listening) acceptAll(<u32>(tag & 0xffffffff)); }
+    else if (tag & STOP_TAG) { stopWatched = false; beginStop(); }
+    else if (!(tag & CLOCK_TAG) && <i32>tag < conns.length) unchecked(conns[<i32>tag]).ready = true;
+  }
+  if (acceptPausedUntil != 0 && monoNow >= acceptPausedUntil) acceptPausedUntil = 0;
+
+  // First read every connection that has a request coming, then answer them all: a file is
+  // then checked once for all the requests of the turn that name it (files.ts).
+  for (let i = 0; i < conns.length; i++) {
+    const c = unchecked(conns[i]);
+    if (!c.ready || c.state != State.READ) continue;
+    const r = receive(c);
+    c.ready = r > 0;
+    c.gone = r < 0;
+  }
+  newTurn();
+
+  // Answer what is ready and expire what waited too long. A closed connection's place takes
+  // the last one (not yet looked at in this pass), so that the others keep theirs and their
+  // subscriptions stay the same from one poll_oneoff to the next (a host may then skip them).
+  for (let i = 0; i < conns.length;) {
+    const c = unchecked(conns[i]);
+    let open = !c.gone;
+    if (open && c.ready) {
+      c.ready = false;
+      open = step(c);
+    }
+    if (open && monoNow >= deadline(c)) {
+      expire(c);
+      open = false;
+    }
+    if (open) { i++; continue; }
+    closeConn(c);
+    const last = conns.pop();
+    if (i < conns.length) unchecked(conns[i] = last);
+  }
 }

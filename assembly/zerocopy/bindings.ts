@@ -1,4 +1,4 @@
-// The raw `zerocopy` import module, ABI v1 (docs/ABI.md), exactly as the host exports it.
+// The raw `zerocopy` import module, ABI v2 (docs/ABI.md), exactly as the host exports it.
 // Every function returns a WASI errno; results go through pointers (Output). An offset of 0
 // (NULL) means the file position; a result pointer of 0 is `fault` (docs/ABI.md, "Conventions").
 
@@ -36,3 +36,24 @@ export declare function sock_cork(fd: u32, enable: u32): u16;
 // @ts-ignore: decorator
 @external("zerocopy", "sock_peername")
 export declare function sock_peername(fd: u32, buf: usize, buf_len: u32, ret_len: usize): u16;
+
+// ABI v2.
+
+/**
+ * socket(2) + connect(2) to a TCP address the host granted. `addr`: Input, the address as
+ * text ("a.b.c.d:port" or "[v6]:port"), exactly as granted. `fdflags`: 0 or NONBLOCK (4).
+ * `ret_fd`: Output, a u32, the new descriptor.
+ */
+// @ts-ignore: decorator
+@external("zerocopy", "sock_connect")
+export declare function sock_connect(addr: usize, addr_len: u32, fdflags: u32, ret_fd: usize): u16;
+
+/** getsockopt(SO_ERROR): the pending error, cleared. `ret_errno`: Output, a u16 WASI errno. */
+// @ts-ignore: decorator
+@external("zerocopy", "sock_error")
+export declare function sock_error(fd: u32, ret_errno: usize): u16;
+
+/** fcntl(F_SETPIPE_SZ): a pipe's capacity, at least `size`. `ret_size`: Output, a u32, the capacity set. */
+// @ts-ignore: decorator
+@external("zerocopy", "pipe_set_size")
+export declare function pipe_set_size(fd: u32, size: u32, ret_size: usize): u16;

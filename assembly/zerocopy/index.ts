@@ -160,3 +160,51 @@ export function peername(fd: u32): string | null {
   if (raw.sock_peername(fd, buf, 64, scratch) != errno.SUCCESS) return null;
   return String.UTF8.decodeUnsafe(buf, load<u32>(scratch));
 }
+
+/** The one WASI fdflag `connect` accepts (fdflags.nonblock). */
+export const CONNECT_NONBLOCK: u32 = 4;
+
+// The longest address text is "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535", 54 bytes.
+const addrBuf = memory.data(64);
+
+/**
+ * Opens a TCP connection to `address`, which must be one the host granted (--connect), byte
+ * for byte: "a.b.c.d:port" or "[v6]:port". Returns the new descriptor (>= 0) or -errno:
+ * NOTCAPABLE for an address not granted (no packet is sent), CONNREFUSED, HOSTUNREACH,
+ * TIMEDOUT... as connect(2). With `nonblock`, a connection still under way is returned at once
+ * as a descriptor: poll it for writing, then `sock_error` says how it ended.
+ */
+export function connect(address: string, nonblock: bool = false): i64 {
+  const flags = nonblock ? CONNECT_NONBLOCK : 0;
+  let e: u16;
+  if (String.UTF8.byteLength(address) <= 64) {
+    const len = String.UTF8.encodeUnsafe(changetype<usize>(address), address.length, addrBuf);
+    e = raw.sock_connect(addrBuf, <u32>len, flags, scratch);
+  } else {
+    // Too long to be any address; the host says so (NOTCAPABLE) rather than this SDK.
+    const text = String.UTF8.encode(address);
+    e = raw.sock_connect(changetype<usize>(text), <u32>text.byteLength, flags, scratch);
+  }
+  return e == errno.SUCCESS ? <i64>load<u32>(scratch) : -(<i64>e);
+}
+
+/**
+ * The socket's pending error (getsockopt SO_ERROR, socket(7)), cleared by reading it: after a
+ * non-blocking `connect`, SUCCESS once connected, or why it failed (CONNREFUSED, ...). Returns
+ * that errno, or the errno of the call itself (BADF, NOTSOCK) negated, as the transfers do.
+ */
+export function sock_error(fd: u32): i32 {
+  const e = raw.sock_error(fd, scratch);
+  return e == errno.SUCCESS ? <i32>load<u16>(scratch) : -(<i32>e);
+}
+
+/**
+ * fcntl(F_SETPIPE_SZ), pipe(7): sets a pipe's capacity to at least `size` bytes, so that one
+ * splice can move more. Returns the capacity the kernel chose (a power of two pages), or
+ * -errno: PERM past /proc/sys/fs/pipe-max-size or the sandbox's budget for enlarged pipes,
+ * BUSY for less than the pipe holds, BADF for a descriptor that is not a pipe.
+ */
+export function pipe_set_size(fd: u32, size: u32): i64 {
+  const e = raw.pipe_set_size(fd, size, scratch);
+  return e == errno.SUCCESS ? <i64>load<u32>(scratch) : -(<i64>e);
+}

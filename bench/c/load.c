@@ -4,8 +4,9 @@
    load once PORT EXPECTED
        One connection to 127.0.0.1:PORT, drained to EOF with splice(2) into /dev/null (the bytes
        never reach user space). Prints "<bytes> <ns from connect to EOF>".
-   load rate PORT CONCURRENCY MILLIS EXPECTED
-       Keeps CONCURRENCY connections open at once for MILLIS ms: each is read to EOF, checked to
+   load rate PORT CONCURRENCY MILLIS EXPECTED [SEND]
+       Keeps CONCURRENCY connections open at once for MILLIS ms: each (with SEND, once connected,
+       first sends SEND bytes and shuts its side down: an exchange) is read to EOF, checked to
        have received exactly EXPECTED bytes, closed, and replaced by a new one. Connections that
        complete inside the window are counted; those still open at its end are finished (and
        checked) but not counted, so the server is idle when the next case starts. Prints
@@ -13,8 +14,9 @@
        the last counting those finished after the window too (for the server's CPU time per
        connection).
 
-   The client never sends a request: the seed server answers on accept, and drains (then sees
-   EOF on) whatever the client sends, so sending nothing is the cheapest correct client. */
+   Without SEND the client never sends a request: the seed server answers on accept, and drains
+   (then sees EOF on) whatever the client sends, so sending nothing is the cheapest correct
+   client. The proxy bench (bench/proxy.ts) sends SEND bytes so that both directions carry data. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,8 +74,32 @@ static int once(long long expected) {
 
 struct conn {
   int fd;
+  int sent; /* the request is out (or there is none) */
   long long got;
 };
+
+static long long request; /* SEND: bytes each connection sends before it reads */
+
+/* Opens a connection and watches it: for writing while a request is to be sent, else reading. */
+static int start(int ep, struct conn *c, uint32_t i) {
+  c->fd = open_conn(1);
+  if (c->fd < 0) return -1;
+  c->got = 0;
+  c->sent = request == 0;
+  struct epoll_event ev = { .events = c->sent ? EPOLLIN : EPOLLOUT, .data.u32 = i };
+  return epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+/* Connected: sends the request whole (it fits a socket buffer) and half-closes. */
+static int send_request(int ep, struct conn *c, uint32_t i) {
+  static char req[1 << 16];
+  if (request > (long long)sizeof req) return -1;
+  memset(req, 'q', (size_t)request);
+  if (write(c->fd, req, (size_t)request) != request || shutdown(c->fd, SHUT_WR) < 0) return -1;
+  c->sent = 1;
+  struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+  return epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
 
 static int rate(int concurrency, long long millis, long long expected) {
   static char buf[1 << 16];
@@ -84,10 +110,7 @@ static int rate(int concurrency, long long millis, long long expected) {
   long long completed = 0, errors = 0, total = 0, t0 = now_ns(), deadline = t0 + millis * 1000000LL, t1 = 0;
   int open = 0;
   for (int i = 0; i < concurrency; i++) {
-    conns[i].fd = open_conn(1);
-    if (conns[i].fd < 0) return perror("load: connect"), 1;
-    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
-    epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
+    if (start(ep, &conns[i], (uint32_t)i) < 0) return perror("load: connect"), 1;
     open++;
   }
   while (open > 0) {
@@ -98,9 +121,14 @@ static int rate(int concurrency, long long millis, long long expected) {
     if (t >= deadline && t1 == 0) t1 = t;
     for (int k = 0; k < n; k++) {
       struct conn *c = &conns[events[k].data.u32];
-      ssize_t r;
+      ssize_t r = -1;
+      if (!c->sent) {
+        if (send_request(ep, c, events[k].data.u32) == 0) continue;
+        goto over; /* refused or reset before the request: an error */
+      }
       while ((r = read(c->fd, buf, sizeof buf)) > 0) c->got += r;
       if (r < 0 && errno == EAGAIN) continue;
+    over:
       /* EOF, or an error: this connection is over. */
       total++;
       if (r != 0 || c->got != expected) errors++;
@@ -110,10 +138,7 @@ static int rate(int concurrency, long long millis, long long expected) {
       c->got = 0;
       open--;
       if (t1 == 0) {
-        c->fd = open_conn(1);
-        if (c->fd < 0) return perror("load: connect"), 1;
-        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = events[k].data.u32 };
-        epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+        if (start(ep, c, events[k].data.u32) < 0) return perror("load: connect"), 1;
         open++;
       }
     }
@@ -125,14 +150,15 @@ static int rate(int concurrency, long long millis, long long expected) {
 
 int main(int argc, char **argv) {
   int once_mode = argc == 4 && strcmp(argv[1], "once") == 0;
-  int rate_mode = argc == 6 && strcmp(argv[1], "rate") == 0;
+  int rate_mode = (argc == 6 || argc == 7) && strcmp(argv[1], "rate") == 0;
   if (!once_mode && !rate_mode) {
-    fprintf(stderr, "usage: load once PORT EXPECTED | load rate PORT CONCURRENCY MILLIS EXPECTED\n");
+    fprintf(stderr, "usage: load once PORT EXPECTED | load rate PORT CONCURRENCY MILLIS EXPECTED [SEND]\n");
     return 2;
   }
   server.sin_family = AF_INET;
   server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   server.sin_port = htons((unsigned short)atoi(argv[2]));
   if (once_mode) return once(atoll(argv[3]));
+  if (argc == 7) request = atoll(argv[6]);
   return rate(atoi(argv[3]), atoll(argv[4]), atoll(argv[5]));
 }

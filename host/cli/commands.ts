@@ -4,6 +4,7 @@ import type { Command } from './core.js';
 import { componentizeCommand } from './componentize.js';
 import { runCommand } from './run.js';
 import { sendFileCommand } from './send_file.js';
+import { proxyCommand } from './proxy.js';
 import { serveCommandSpec } from './serve.js';
 
-export const commands: readonly Command[] = [serveCommandSpec, runCommand, sendFileCommand, componentizeCommand];
+export const commands: readonly Command[] = [serveCommandSpec, runCommand, sendFileCommand, proxyCommand, componentizeCommand];

@@ -19,7 +19,11 @@ export function isComponentFile(path: string): boolean {
   }
   try {
     const head = new Uint8Array(8);
-    return readSync(fd, head, 0, 8, 0) === 8 && wasmKind(head) === 'component';
+    try {
+      return readSync(fd, head, 0, 8, 0) === 8 && wasmKind(head) === 'component';
+    } catch {
+      return false; // a directory (EISDIR): loadModule reports it
+    }
   } finally {
     closeSync(fd);
   }
@@ -31,6 +35,8 @@ export interface ComponentRun {
   env: Record<string, string>;
   preopens: Record<string, string>;
   listen: (string | number)[];
+  /** --connect: for a component, the addresses its wasi:sockets may connect to. */
+  connect?: string[];
   workers: number;
   trace: boolean;
 }
@@ -47,12 +53,14 @@ async function prepare(path: string): Promise<Component> {
 export async function runComponentFile(cmd: ComponentRun): Promise<number> {
   const component = await prepare(cmd.path);
   if (cmd.workers > 0) {
-    return runWorkers(component, { workers: cmd.workers, args: cmd.args, env: cmd.env, preopens: cmd.preopens, listen: cmd.listen }, false);
+    return runWorkers(component, {
+      workers: cmd.workers, args: cmd.args, env: cmd.env, preopens: cmd.preopens, listen: cmd.listen, sockets: { connect: cmd.connect ?? [] },
+    }, false);
   }
   // As for a core module in this thread: the guest blocks the event loop, so a signal keeps its
   // default action and the kernel closes the descriptors with the process.
   const sandbox = new Sandbox({
-    args: cmd.args, env: cmd.env, listen: cmd.listen, returnOnExit: true,
+    args: cmd.args, env: cmd.env, listen: cmd.listen, sockets: { connect: cmd.connect ?? [] }, returnOnExit: true,
     trace: cmd.trace ? (line: string) => { writeSync(2, line); } : undefined,
   });
   try {

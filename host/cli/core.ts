@@ -8,7 +8,9 @@
 // that runs a guest sets `passThrough`: options stop at its first operand (the module), and
 // everything after that reaches the guest untouched, flags included.
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
+import { strerror } from '../native/libc.js';
 
 export const PROGRAM = 'wasm-zerocopy';
 
@@ -21,6 +23,14 @@ export class UsageError extends Error {}
  * (a port in use) are plain Errors: one line, exit 1.
  */
 export class InputError extends Error {}
+
+/** A Node system error in words, as strerror(3) has them: "no such file or directory". */
+export function systemError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  const n = (constants.errno as Record<string, number>)[code];
+  if (n === undefined) return (e as Error).message;
+  return strerror(n).toLowerCase();
+}
 
 export interface OptionSpec {
   type: 'string' | 'boolean';

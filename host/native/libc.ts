@@ -155,3 +155,6 @@ export function symbolAddress(name: string): bigint {
   const p = dlsymRaw(null, name);
   return p === null ? 0n : BigInt(p);
 }
+
+/** getrlimit(2) into a struct rlimit { rlim_t cur, max; } (two u64). */
+export const getrlimit = sys<[resource: number, rlim: Ptr]>('int getrlimit(int, void *)');

@@ -2,6 +2,16 @@
 import type { FdTable } from './fd_table.js';
 import type { GuestMemory } from './memory.js';
 
+/** One address a guest may connect to (zerocopy/connect.ts builds them from the host's text). */
+export interface ConnectGrant {
+  /** The text exactly as granted, the only spelling sock_connect accepts. */
+  readonly text: string;
+  readonly bytes: Uint8Array;
+  readonly family: 4 | 6;
+  /** Its struct sockaddr, built once from the host's text. */
+  readonly addr: Buffer;
+}
+
 export interface Context {
   readonly mem: GuestMemory;
   readonly fds: FdTable;
@@ -21,6 +31,8 @@ export interface Context {
    * unwinding cut short by the stack limit is a RangeError, not a ProcExit).
    */
   exitStatus: number | null;
+  /** The addresses zerocopy.sock_connect may reach (--connect); none when absent. */
+  readonly connect?: readonly ConnectGrant[];
 }
 
 // `(module (func (export "trap") unreachable))`: a trap raised by wasm code itself.

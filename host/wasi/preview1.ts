@@ -7,7 +7,8 @@ import { errno, fail } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
 import { ProcExit } from '../sandbox/context.js';
 import { encodeUtf8 } from '../sandbox/memory.js';
-import { R, rightsFrom } from '../sandbox/rights.js';
+import { FILETYPE, R, rightsFrom } from '../sandbox/rights.js';
+import { isListening } from '../listen.js';
 import { CLOCK, FDSTAT, PRESTAT, PREOPENTYPE_DIR } from './abi.js';
 import * as fd from './fd.js';
 import { guestIovecs, readInto, stopPoint, writeFrom } from './io.js';
@@ -20,6 +21,8 @@ import { writeFilestat } from './stat.js';
 import { guard, type Imports } from './guard.js';
 
 const timespec = Buffer.alloc(16);
+/** fd_prestat_get's tag for a listener: not in the witx (whose `preopentype` has only `dir`, 0). */
+export const PREOPENTYPE_LISTENER = 1;
 
 function clockNs(read: typeof libc.clock_gettime, id: number): bigint {
   // clockid is a u32 that arrives as a signed i32: unsigned here, or a negative id would reach
@@ -134,14 +137,19 @@ export function preview1(ctx: Context): Imports {
     fd_prestat_get: (f: number, ret: number) => {
       mem.check(ret, PRESTAT.SIZE);
       const e = ctx.fds.get(f);
-      if (e.preopen === null) fail(errno.badf);
+      // A listener (at 3.., before the preopens, as LISTEN_FDS has it) answers success with a
+      // type that is not `dir`: wasi-libc and Go scan fd_prestat_get from 3 up to the first
+      // badf and skip other types, so the preopens after the listeners stay visible to open().
+      // Our extension, docs/ABI.md "Listeners and preopens".
+      const listener = e.preopen === null && e.filetype === FILETYPE.SOCKET_STREAM && isListening(e.hostFd);
+      if (e.preopen === null && !listener) fail(errno.badf);
       mem.bytes(ret, PRESTAT.SIZE).fill(0);
-      mem.setU8(ret + PRESTAT.TAG, PREOPENTYPE_DIR);
-      mem.setU32(ret + PRESTAT.NAME_LEN, encodeUtf8(e.preopen).length);
+      mem.setU8(ret + PRESTAT.TAG, listener ? PREOPENTYPE_LISTENER : PREOPENTYPE_DIR);
+      if (e.preopen !== null) mem.setU32(ret + PRESTAT.NAME_LEN, encodeUtf8(e.preopen).length);
     },
     fd_prestat_dir_name: (f: number, buf: number, len: number) => {
       const e = ctx.fds.get(f);
-      if (e.preopen === null) fail(errno.badf);
+      if (e.preopen === null) fail(e.filetype === FILETYPE.SOCKET_STREAM && isListening(e.hostFd) ? errno.notdir : errno.badf);
       const name = encodeUtf8(e.preopen);
       if ((len >>> 0) < name.length) fail(errno.nametoolong);
       mem.write(buf, name);

@@ -1,10 +1,13 @@
 // --trace: each call a guest makes, with its decoded arguments and the errno it got, one line
 // on stderr, the way strace(1) prints system calls:
-//   zerocopy.sendfile(out_fd=1, in_fd=4, offset=NULL, count=1048576, ret_sent=0x10010) = success
+//   zerocopy.sendfile(out_fd=1, in_fd=4, offset=NULL, count=1048576, ret_sent=4096) = success
 // A wrapper over the import objects (as browser_wasi_shim's strace.ts), so tracing costs
 // nothing when it is off. Values print as the ABI's unsigned types (u32, u64), but for
 // fd_seek's offset, a signed filedelta; a path argument prints as its string, read before the
-// call; fd_prestat_dir_name's path is an output, printed after the call when it succeeded.
+// call. Results a call writes through a pointer print as strace prints them, after the call
+// when it succeeded: `opened_fd=7`, `nwritten=13`, `ret_fds=[5, 6]`, fd_prestat_dir_name's
+// path as its string, and an offset the kernel reads and advances as `offset=[0] => [4096]`;
+// when the call failed they print as the pointer (nothing was written there).
 import { writeSync } from 'node:fs';
 import { errno, errnoName } from '../sandbox/errno.js';
 import type { Imports } from './guard.js';
@@ -42,10 +45,39 @@ export const TRACE_PARAMS: Readonly<Record<string, string>> = {
   splice: 'fd_in *off_in fd_out *off_out len flags *ret_moved', tee: 'fd_in fd_out len flags *ret_copied',
   pipe: 'fdflags *ret_fds', copy_file_range: 'fd_in *off_in fd_out *off_out len flags *ret_copied',
   sock_cork: 'fd enable', sock_peername: 'fd *buf buf_len *ret_len',
+  sock_connect: '*addr addr_len fdflags *ret_fd', sock_error: 'fd *ret_errno', pipe_set_size: 'fd size *ret_size',
 };
 
 /** Paths that are outputs: decoded after the call, from the buffer the call filled. */
 const OUTPUT_PATHS = new Set(['fd_prestat_dir_name']);
+
+/**
+ * Results written through pointers (witx `@witx pointer` results, docs/ABI.md `ret_*`), by
+ * function and parameter: their type, read after a successful call. `inout` is an i64 the
+ * kernel reads and advances (loff_t); `fds` two u32 descriptors; `text` the bytes of the buffer
+ * before it, as long as the u32 its `ret_len` received.
+ */
+type Out = 'u16' | 'u32' | 'u64' | 'inout' | 'fds' | 'text';
+const OUTPUTS: Readonly<Record<string, Readonly<Record<string, Out>>>> = {
+  args_sizes_get: { argc: 'u32', argv_buf_size: 'u32' }, environ_sizes_get: { environc: 'u32', environ_buf_size: 'u32' },
+  clock_res_get: { resolution: 'u64' }, clock_time_get: { time: 'u64' },
+  fd_pread: { nread: 'u32' }, fd_pwrite: { nwritten: 'u32' }, fd_read: { nread: 'u32' }, fd_write: { nwritten: 'u32' },
+  fd_readdir: { bufused: 'u32' }, fd_seek: { newoffset: 'u64' }, fd_tell: { offset: 'u64' },
+  path_open: { opened_fd: 'u32' }, path_readlink: { bufused: 'u32' }, poll_oneoff: { nevents: 'u32' },
+  sock_accept: { fd_out: 'u32' }, sock_recv: { ro_datalen: 'u32', ro_flags: 'u16' }, sock_send: { so_datalen: 'u32' },
+  sendfile: { offset: 'inout', ret_sent: 'u64' }, splice: { off_in: 'inout', off_out: 'inout', ret_moved: 'u64' },
+  tee: { ret_copied: 'u64' }, pipe: { ret_fds: 'fds' },
+  copy_file_range: { off_in: 'inout', off_out: 'inout', ret_copied: 'u64' }, sock_peername: { buf: 'text', ret_len: 'u32' },
+  sock_connect: { ret_fd: 'u32' }, sock_error: { ret_errno: 'u16' }, pipe_set_size: { ret_size: 'u32' },
+};
+
+/** What the trace reads of guest memory (a GuestMemory); each read may throw (a bad pointer). */
+export interface TraceMemory {
+  string(ptr: number, len: number): string;
+  /** A path argument, never decoded past PATH_MAX bytes (GuestMemory.path). */
+  path(ptr: number, len: number): string;
+  view(ptr: number, len: number): DataView;
+}
 
 function show(name: string, value: unknown): string {
   if (name.startsWith('*')) return `${name.slice(1)}=${(Number(value) >>> 0) === 0 ? 'NULL' : '0x' + (Number(value) >>> 0).toString(16)}`;
@@ -54,9 +86,6 @@ function show(name: string, value: unknown): string {
   if (typeof value === 'number') return `${name}=${value >>> 0}`;
   return `${name}=${String(value)}`;
 }
-
-/** Reads a guest string for the trace; null when the pointer is bad (the call will say fault). */
-export type StringReader = (ptr: number, len: number) => string | null;
 
 /** Where trace lines go: a function, a stream-like sink (process.stderr), or true for stderr. */
 export type TraceOption = boolean | ((line: string) => void) | { write(line: string): unknown };
@@ -70,33 +99,74 @@ export function traceSink(option: TraceOption | undefined): ((line: string) => v
   return (line) => { option.write(line); };
 }
 
+/** Reads guest memory for the trace: null when the pointer is bad (the call will say fault). */
+function attempt<T>(read: () => T): T | null {
+  try { return read(); } catch { return null; }
+}
+
+function hex(ptr: number): string {
+  return (ptr >>> 0) === 0 ? 'NULL' : `0x${(ptr >>> 0).toString(16)}`;
+}
+
+function readOut(mem: TraceMemory, type: Out, ptr: number, args: unknown[], params: string[]): string | null {
+  const p = ptr >>> 0;
+  switch (type) {
+    case 'u16': return attempt(() => String(mem.view(p, 2).getUint16(p, true)));
+    case 'u32': return attempt(() => String(mem.view(p, 4).getUint32(p, true)));
+    case 'u64': case 'inout': return attempt(() => String(mem.view(p, 8).getBigUint64(p, true)));
+    case 'fds': return attempt(() => { const v = mem.view(p, 8); return `[${v.getUint32(p, true)}, ${v.getUint32(p + 4, true)}]`; });
+    case 'text': {
+      const len = args[params.indexOf('*ret_len')];
+      const n = attempt(() => mem.view(Number(len) >>> 0, 4).getUint32(Number(len) >>> 0, true));
+      return n === null ? null : attempt(() => JSON.stringify(mem.string(p, n)));
+    }
+  }
+}
+
 /**
  * Wraps every function of an import module so that each call is written to `sink`, one line
  * per call: `name(arg=value, ...) = errno`, or `= exit N` for a call that ends the guest.
  */
-export function traced(module: string, imports: Imports, sink: (line: string) => void, read: StringReader): Imports {
+export function traced(module: string, imports: Imports, sink: (line: string) => void, mem: TraceMemory): Imports {
   const prefix = module === 'wasi_snapshot_preview1' ? '' : `${module}.`;
   const out: Imports = {};
   for (const [name, fn] of Object.entries(imports)) {
     const params = (TRACE_PARAMS[name] ?? '').split(' ').filter(Boolean);
     const outputPath = OUTPUT_PATHS.has(name);
+    const outputs = OUTPUTS[name] ?? {};
     out[name] = (...args: unknown[]): number => {
-      const shown = (after: boolean) => args.map((a, i) => {
+      const shown = (after: boolean, before?: string[]) => args.map((a, i) => {
         const p = params[i] ?? `arg${i}`;
-        if (p.endsWith('path') && params[i + 1] === `${p.slice(1)}_len` && (after || !outputPath)) {
-          const text = read(Number(a), Number(args[i + 1]) >>> 0);
-          if (text !== null) return `${p.slice(1)}=${JSON.stringify(text)}`;
+        const bare = p.replace(/^[*-]/, '');
+        if ((p.endsWith('path') || p === '*addr') && params[i + 1] === `${bare}_len` && (after || !outputPath)) {
+          // A path (or sock_connect's address text) longer than any the kernel takes prints as
+          // its pointer, never decoded.
+          const text = attempt(() => mem.path(Number(a), Number(args[i + 1]) >>> 0));
+          if (text !== null) return `${bare}=${JSON.stringify(text)}`;
+        }
+        const type = outputs[bare];
+        if (type !== undefined && (Number(a) >>> 0) !== 0) {
+          if (type === 'inout') {
+            const value = readOut(mem, type, Number(a), args, params);
+            if (value === null) return show(p, a);
+            if (!after) return `${bare}=[${value}]`;
+            return `${before![i]} => [${value}]`;
+          }
+          if (after) {
+            const value = readOut(mem, type, Number(a), args, params);
+            if (value !== null) return `${bare}=${value}`;
+          }
         }
         return show(p, a);
-      }).join(', ');
+      });
       const before = shown(false);
       try {
         const r = fn(...args);
-        const call = outputPath && r === errno.success ? shown(true) : before;
-        sink(`${prefix}${name}(${call}) = ${errnoName[r] ?? r}\n`);
+        const call = r === errno.success ? shown(true, before) : before;
+        sink(`${prefix}${name}(${call.join(', ')}) = ${errnoName[r] ?? r}\n`);
         return r;
       } catch (e) {
-        if (e instanceof ProcExit) sink(`${prefix}${name}(${before}) = exit ${e.code}\n`);
+        if (e instanceof ProcExit) sink(`${prefix}${name}(${before.join(', ')}) = exit ${e.code}\n`);
         throw e;
       }
     };

@@ -1,4 +1,4 @@
-// The `zerocopy` import module, ABI v1 (docs/ABI.md): decoding only. Every function returns
+// The `zerocopy` import module, ABI v2 (docs/ABI.md): decoding only. Every function returns
 // a WASI errno; results go through pointers into guest memory, where 0 means NULL: an offset
 // of NULL means the file position, a result pointer of NULL is `fault`. Every pointer is
 // checked to lie wholly inside guest memory before the system call runs, so a bad pointer is
@@ -6,10 +6,12 @@
 import type { Context } from '../sandbox/context.js';
 import { guard, type Imports } from '../wasi/guard.js';
 import * as zc from './transfer.js';
+import { sock_connect, sock_error } from './connect.js';
+import { pipe_set_size } from './pipe_size.js';
 import { errno, fail } from '../sandbox/errno.js';
 
 /** The version of the zerocopy ABI this host implements (docs/ABI.md). */
-export const ZEROCOPY_ABI_VERSION = 1;
+export const ZEROCOPY_ABI_VERSION = 2;
 
 export function zerocopy(ctx: Context): Imports {
   const { mem } = ctx;
@@ -57,6 +59,21 @@ export function zerocopy(ctx: Context): Imports {
       if (buf === 0) fail(errno.fault);
       mem.write(buf, text);
       mem.setU32(ret, text.length);
+    },
+    // ABI v2: outbound connections to granted addresses (connect.ts).
+    sock_connect: (addr: number, addrLen: number, fdflags: number, ret: number) => {
+      result(ret, 4);
+      if (addr === 0) fail(errno.fault); // the address is text the guest wrote: NULL is no text
+      mem.setU32(ret, sock_connect(ctx, addr, addrLen, fdflags));
+    },
+    sock_error: (fd: number, ret: number) => {
+      result(ret, 2);
+      mem.setU16(ret, sock_error(ctx, fd));
+    },
+    // ABI v2: a pipe's capacity (pipe_size.ts).
+    pipe_set_size: (fd: number, size: number, ret: number) => {
+      result(ret, 4);
+      mem.setU32(ret, pipe_set_size(ctx, fd, size));
     },
   }, ctx);
 }

@@ -38,6 +38,7 @@ export const SIGNATURES: Readonly<Record<'wasi_snapshot_preview1' | 'zerocopy', 
   zerocopy: {
     sendfile: 'f f p I p', splice: 'f p f p I i p', tee: 'f f I i p', pipe: 'i p',
     copy_file_range: 'f p f p I i p', sock_cork: 'f i', sock_peername: 'f p n p',
+    sock_connect: 'p n i p', sock_error: 'f p', pipe_set_size: 'f i p',
   },
 };
 
@@ -122,6 +123,13 @@ export class Caller {
   }
 
   u32(ptr: number): number { return this.dv.getUint32(ptr, true); }
+
+  /** A new pipe through the guest's zerocopy.pipe: [read end, write end]; results at `at`. */
+  pipe(nonblock = false, at = Caller.RET): [number, number] {
+    const e = this.zc.pipe(nonblock ? 4 : 0, at);
+    if (e !== 0) throw new Error(`zerocopy.pipe: errno ${e}`);
+    return [this.u32(at), this.u32(at + 4)];
+  }
 
   /**
    * "dev:ino" of the host file behind each guest descriptor, read on the host side (fstat of
