@@ -13,7 +13,9 @@
 // memory.size as its heap and writes its end marker into the last one: when the program's
 // first WASI call comes before its first allocation (args_sizes_get, then the buffers), that
 // page is the adapter's state, and the adapter's next call fails its check of the magic
-// number. Only the program's own allocator could hand the adapter memory it will not reuse,
+// number (adapter line 2858 compares the page's last four bytes, magic2, with "ugh!"; they
+// then hold 2, TLSF's tail block marked left-free). The same component fails the same way on
+// jco's preview2-shim. Only the program's own allocator could hand the adapter memory it will not reuse,
 // and a compiled AssemblyScript module exports no way to reach it; wasmtime itself runs the
 // suite's AssemblyScript cases only as core modules (tests/wasi.rs since wasmtime #11560:
 // "skipped for assemblyscript because that doesn't support the wasip1 adapter"). Each test
