@@ -31,18 +31,33 @@ function guardCore(imports: WebAssembly.Imports, ctx: Context): WebAssembly.Impo
   for (const [module, fns] of Object.entries(imports ?? {})) {
     const guarded: Record<string, unknown> = {};
     for (const [name, fn] of Object.entries(fns)) {
-      if (typeof fn !== 'function' || isWasm(fn)) { guarded[name] = fn; continue; }
-      guarded[name] = function (this: unknown) {
-        if (stop[0] !== 0) checkStop(ctx);
-        // apply(this, arguments): no array made per call
-        const r = (fn as Function).apply(this, arguments as unknown as unknown[]);
-        if (stop[0] !== 0) checkStop(ctx);
-        return r;
-      };
+      guarded[name] = typeof fn !== 'function' || isWasm(fn) ? fn : guard(fn as Trampoline, stop, ctx);
     }
     out[module] = guarded as WebAssembly.ModuleImports;
   }
   return out;
+}
+
+type Trampoline = (...args: unknown[]) => unknown;
+
+/**
+ * `fn` between two stop checks. A trampoline takes exactly its core signature's parameters
+ * (wasm passes no more), so a wrapper of the same arity calls it directly: a host call is a few
+ * hundred nanoseconds, and a rest parameter or `apply` costs a measurable part of that.
+ */
+function guard(fn: Trampoline, stop: Int32Array, ctx: Context): Trampoline {
+  const before = () => { if (stop[0] !== 0) checkStop(ctx); };
+  const after = <T>(r: T): T => { if (stop[0] !== 0) checkStop(ctx); return r; };
+  switch (fn.length) {
+    case 0: return () => { before(); return after(fn()); };
+    case 1: return (a) => { before(); return after(fn(a)); };
+    case 2: return (a, b) => { before(); return after(fn(a, b)); };
+    case 3: return (a, b, c) => { before(); return after(fn(a, b, c)); };
+    case 4: return (a, b, c, d) => { before(); return after(fn(a, b, c, d)); };
+    case 5: return (a, b, c, d, e) => { before(); return after(fn(a, b, c, d, e)); };
+    case 6: return (a, b, c, d, e, f) => { before(); return after(fn(a, b, c, d, e, f)); };
+    default: return (...args) => { before(); return after(fn(...args)); };
+  }
 }
 
 /**
