@@ -10,7 +10,7 @@ import * as libc from '../native/libc.js';
 import { check } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
 import { checkStop, componentTrap, DISPOSE } from './host.js';
-import { monotonicNow } from './clocks.js';
+import { monotonicNow } from './monotonic.js';
 
 export const POLLIN = 0x1, POLLOUT = 0x4;
 const POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
