@@ -233,12 +233,24 @@ export class Sandbox {
 
   /**
    * Runs a component (see loadComponent) as a command: its wasi:cli/run export, with WASI 0.2
-   * imports over this sandbox's descriptors. Returns its exit status; traps propagate.
+   * imports over this sandbox's descriptors. Returns its exit status (wasi:cli/exit's, 0 or 1
+   * for run's result, 128 + the signal for a stop); a trap throws a WebAssembly.RuntimeError,
+   * a stack overflow too, as start() does.
    */
   startComponent(component: Component): number {
     if (this.started) throw new Error('this Sandbox has already started an instance');
     this.started = true;
-    const code = runComponent(this.ctx, component, { sockets: this.sockets, trace: this.trace });
+    // As start(): which thread to interrupt for a stop.
+    const tidSlot = this.stopFlag.length > 1 && installInterrupt();
+    if (tidSlot) Atomics.store(this.stopFlag, 1, threadId());
+    let code: number;
+    try {
+      code = runComponent(this.ctx, component, { sockets: this.sockets, trace: this.trace });
+    } catch (e) {
+      code = this.ended(e);
+    } finally {
+      if (tidSlot) Atomics.store(this.stopFlag, 1, 0);
+    }
     if (!this.returnOnExit) process.exit(code);
     return code;
   }

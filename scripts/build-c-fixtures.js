@@ -1,6 +1,7 @@
 // Rebuilds the prebuilt C guests: every test/c/*.c becomes test/fixtures/c/NAME.wasm, built
 // with clang --target=wasm32-wasi against include/zerocopy.h (Debian: clang, lld, wasi-libc,
-// libclang-rt-14-dev-wasm32). test/c/native/ holds programs built only natively, by the tests.
+// libclang-rt-14-dev-wasm32). test/c/native/ holds programs built only natively, by the tests;
+// test/c/components/ the sources of component fixtures (build-component-fixtures.js).
 // The fixtures are committed because a fresh machine has gcc but no wasm32 C toolchain; each
 // gets NAME.wasm.sha256 recording the sources it was built from, which the tests compare.
 import { execFileSync } from 'node:child_process';

@@ -19,21 +19,24 @@ function uvu(file: string, env: Record<string, string>) {
 
 const fresh = suite('a fresh clone without the official WASI test suite');
 
-fresh('the suite is skipped with one line saying what it is, where to get it and how to point at it', () => {
-  const r = uvu('wasi_testsuite\\.test\\.js', { WASI_TESTSUITE_DIR: '/nonexistent/wasi-testsuite', WASI_TESTSUITE_REQUIRED: '' });
-  assert.is(r.status, 0, r.out);
-  const lines = r.out.split('\n').filter((l) => /skipped:/.test(l));
-  assert.is(lines.length, 1, r.out);
-  assert.match(lines[0], /github\.com\/WebAssembly\/wasi-testsuite, branch prod\/testsuite-base/);
-  assert.match(lines[0], /tests\/\{assemblyscript,c,rust\}\/testsuite\/wasm32-wasip1\/\*\.wasm/);
-  assert.match(lines[0], /not found at \/nonexistent\/wasi-testsuite; set WASI_TESTSUITE_DIR to its directory/);
-});
+// Both suites that read it: the core modules' and the components'.
+for (const file of ['wasi_testsuite', 'component_testsuite']) {
+  fresh(`${file}: the suite is skipped with one line saying what it is, where to get it and how to point at it`, () => {
+    const r = uvu(`${file}\\.test\\.js`, { WASI_TESTSUITE_DIR: '/nonexistent/wasi-testsuite', WASI_TESTSUITE_REQUIRED: '' });
+    assert.is(r.status, 0, r.out);
+    const lines = r.out.split('\n').filter((l) => /skipped:/.test(l));
+    assert.is(lines.length, 1, r.out);
+    assert.match(lines[0], /github\.com\/WebAssembly\/wasi-testsuite, branch prod\/testsuite-base/);
+    assert.match(lines[0], /tests\/\{assemblyscript,c,rust\}\/testsuite\/wasm32-wasip1\/\*\.wasm/);
+    assert.match(lines[0], /not found at \/nonexistent\/wasi-testsuite; set WASI_TESTSUITE_DIR to its directory/);
+  });
 
-fresh('with WASI_TESTSUITE_REQUIRED=1, as .ci/run sets, its absence fails the run', () => {
-  const r = uvu('wasi_testsuite\\.test\\.js', { WASI_TESTSUITE_DIR: '/nonexistent/wasi-testsuite', WASI_TESTSUITE_REQUIRED: '1' });
-  assert.is(r.status, 1, r.out);
-  assert.match(r.out, /FAIL .*the official WASI test suite is present/);
-});
+  fresh(`${file}: with WASI_TESTSUITE_REQUIRED=1, as .ci/run sets, its absence fails the run`, () => {
+    const r = uvu(`${file}\\.test\\.js`, { WASI_TESTSUITE_DIR: '/nonexistent/wasi-testsuite', WASI_TESTSUITE_REQUIRED: '1' });
+    assert.is(r.status, 1, r.out);
+    assert.match(r.out, /FAIL .*the official WASI test suite is present/);
+  });
+}
 
 fresh('.ci/run requires the suite', () => {
   const script = spawnSync('grep', ['-c', '^WASI_TESTSUITE_REQUIRED=1 .*npm test', join(ROOT, '.ci', 'run')], { encoding: 'utf8' });

@@ -3,8 +3,8 @@
 // moving a file with zerocopy.sendfile through the WIT interface, in this thread and in workers.
 import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { download, freePort } from './helpers/clients.js';
 import { join } from 'node:path';
 import { wasmKind } from '../host/component/format.js';
@@ -101,6 +101,61 @@ cli('a trap in a component is one line and status 134', () => {
   assert.match(r.stderr, /^wasm-zerocopy: .*trap\.wasm: trap: unreachable\n$/);
 });
 cli.run();
+
+// ---------------------------------------------------------------------------------------
+// jco is an optional peer dependency (package.json): an installation without it runs core
+// modules, and components whose glue is cached, and says in one line what to install for the rest.
+const withoutJco = suite('an installation without jco', { timeout: 120_000 });
+const bare = join(work, 'bare');
+const bareCache = join(work, 'bare-cache');
+const CLOCK_CALLS = join(ROOT, 'test', 'fixtures', 'components', 'clock_calls.wasm');
+const MISSING = 'wasm-zerocopy: WebAssembly components need @bytecodealliance/jco 1.12.0, which is not installed: ' +
+  'npm install @bytecodealliance/jco@1.12.0\n';
+
+withoutJco.before(() => {
+  // The package as npm installs it for a user who did not add jco: its files, and koffi.
+  mkdirSync(join(bare, 'node_modules'), { recursive: true });
+  cpSync(join(ROOT, 'build', 'host'), join(bare, 'build', 'host'), { recursive: true });
+  cpSync(join(ROOT, 'vendor'), join(bare, 'vendor'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(bare, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules', 'koffi'), join(bare, 'node_modules', 'koffi'));
+});
+
+function bareCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(bare, 'build', 'host', 'cli.js'), ...args],
+    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, WASM_ZEROCOPY_CACHE: bareCache } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+withoutJco('a core module runs', () => {
+  const dir = tempDir('wzc-bare-files-');
+  try {
+    const r = bareCli(['run', '--dir', `${dir}::/d`, FILES, '/d']);
+    assert.is(r.status, 0, r.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+withoutJco('running a component not transpiled yet fails with one line saying what to install', () => {
+  const r = bareCli(['run', CLOCK_CALLS, '10']);
+  assert.is(r.status, 1, r.stderr);
+  assert.is(r.stderr, MISSING);
+});
+
+withoutJco('componentize fails with the same line', () => {
+  const r = bareCli(['componentize', FILES, '-o', join(work, 'bare.wasm')]);
+  assert.is(r.status, 1, r.stderr);
+  assert.is(r.stderr, MISSING);
+  assert.not.ok(existsSync(join(work, 'bare.wasm')));
+});
+
+withoutJco('a component whose glue is in the cache runs', async () => {
+  await loadComponent(readFileSync(CLOCK_CALLS), { cacheDir: bareCache }); // transpiled here, with jco
+  const r = bareCli(['run', CLOCK_CALLS, '10']);
+  assert.is(r.status, 0, r.stderr);
+});
+withoutJco.run();
 
 // ---------------------------------------------------------------------------------------
 const example = suite('the example server (WIT sendfile)', { timeout: 120_000 });

@@ -2,6 +2,7 @@
 // found in the glue cache) and run in this thread or in workers, with the same options.
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { wasmKind } from '../component/format.js';
+import { JcoMissing } from '../component/jco.js';
 import { loadComponent, type Component } from '../component/load.js';
 import { Sandbox } from '../runtime.js';
 import { TRAP_STATUS } from '../workers.js';
@@ -44,6 +45,7 @@ async function prepare(path: string): Promise<Component> {
   try {
     return await loadComponent(readFileSync(path));
   } catch (e) {
+    if (e instanceof JcoMissing) throw e; // not the file's fault: one line, exit 1
     throw new InputError(`${path}: ${(e as Error).message}`);
   }
 }

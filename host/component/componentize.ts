@@ -1,14 +1,14 @@
 // `componentize`: a preview1 command module made into a component with the preview1 command
 // adapter jco ships (wasm-tools' `component new --adapt`, run in-process through jco).
 //
-// Two things the adapter alone would get wrong, handled first:
+// What the adapter alone would get wrong, handled first:
 // - proc_exit's status. The adapter turns proc_exit(n) into wasi:cli/exit(err) for any n != 0,
 //   so every failure would exit 1. Unless asked for a portable component, the module's
 //   proc_exit import is renamed to wasm-zerocopy:zerocopy/exit@0.1.0#exit-with-code, which
 //   this host implements with the same meaning as preview1's; a component made so runs only
 //   here.
-// - Duplicate imports. Some toolchains (AssemblyScript) import one function twice; wit-component
-//   refuses that, so binaryen's duplicate-import-elimination merges them first.
+// - Duplicate imports, and reads and writes of no bytes that the adapter answers without looking
+//   at the descriptor: see preview1_fixes.ts.
 //
 // A module that imports `zerocopy` is refused: the adapter keeps its descriptor table to itself,
 // so those calls could never name the real descriptors behind the guest's numbers; a component
@@ -16,6 +16,7 @@
 import { wasmKind } from './format.js';
 import { commandAdapter, loadJco } from './jco.js';
 import { importsOf, renameImports } from './imports_section.js';
+import { fixPreview1Module } from './preview1_fixes.js';
 
 const PREVIEW1 = 'wasi_snapshot_preview1';
 export const EXIT_INTERFACE = 'wasm-zerocopy:zerocopy/exit@0.1.0';
@@ -48,12 +49,9 @@ export async function componentize(module: Uint8Array, options: ComponentizeOpti
       'component those belong to the preview1 adapter, which keeps them private, so the calls could never reach ' +
       'the real descriptors. Use the WIT interface wasm-zerocopy:zerocopy/zerocopy@0.1.0 (wit/zerocopy.wit) instead.');
   }
-  const seen = new Set<string>();
-  if (imports.some((i) => seen.size === seen.add(`${i.module}\0${i.name}`).size)) {
-    module = await mergeDuplicateImports(module);
-    imports = importsOf(module);
-  }
   const jco = await loadJco();
+  module = await fixPreview1Module(module);
+  imports = importsOf(module);
   if (!options.portable && imports.some((i) => i.module === PREVIEW1 && i.name === 'proc_exit')) {
     module = renameImports(module, (i) => (i.module === PREVIEW1 && i.name === 'proc_exit'
       ? [EXIT_INTERFACE, 'exit-with-code'] : [i.module, i.name]));
@@ -63,17 +61,5 @@ export async function componentize(module: Uint8Array, options: ComponentizeOpti
     return await jco.componentNew(module, [[PREVIEW1, commandAdapter()]]);
   } catch (e) {
     throw new ComponentizeError(String((e as Error).message ?? e).split('\n').map((l) => l.trim()).filter(Boolean).join(': '));
-  }
-}
-
-async function mergeDuplicateImports(module: Uint8Array): Promise<Uint8Array> {
-  const { default: binaryen } = await import('binaryen');
-  const m = binaryen.readBinary(module);
-  try {
-    m.setFeatures(binaryen.Features.All);
-    m.runPasses(['duplicate-import-elimination']);
-    return m.emitBinary();
-  } finally {
-    m.dispose();
   }
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cacheKey, defaultCacheDir, lookup, store } from './cache.js';
 import { wasmKind } from './format.js';
-import { jcoVersion, loadJco } from './jco.js';
+import { JCO_VERSION, loadJco } from './jco.js';
 
 /**
  * The transpile options, part of the cache key. No TypeScript, no Node.js compat shims (the
@@ -40,7 +40,7 @@ export interface LoadOptions {
 export async function loadComponent(bytes: Uint8Array, options: LoadOptions = {}): Promise<Component> {
   if (wasmKind(bytes) !== 'component') throw new TypeError('not a WebAssembly component');
   const root = options.cacheDir ?? defaultCacheDir();
-  const key = cacheKey(bytes, jcoVersion(), TRANSPILE_OPTIONS);
+  const key = cacheKey(bytes, JCO_VERSION, TRANSPILE_OPTIONS);
   let dir = lookup(root, key, GLUE);
   if (dir === null) {
     const jco = await loadJco();

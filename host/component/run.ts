@@ -1,12 +1,64 @@
 // Running a component's wasi:cli/run export in a sandbox, and what its end means: 0 when run
 // returns ok, 1 when it returns err (wasi:cli/exit says the same of exit(err)), the status of
-// exit or of a stop, and a trap propagates (the CLI prints it and exits 134).
+// exit or of a stop, and a trap propagates (Sandbox.startComponent reports a stack overflow as
+// one; the CLI prints it and exits 134).
 import type { Context } from '../sandbox/context.js';
-import { ComponentExit } from '../wasi2/host.js';
+import { checkStop, ComponentExit } from '../wasi2/host.js';
 import { wasi2Imports, type Wasi2Options } from '../wasi2/imports.js';
 import type { Component } from './load.js';
 
 const RUN = 'wasi:cli/run@0.2';
+
+/** Whether `f` is a wasm function (another core instance's export) rather than JavaScript. */
+function isWasm(f: Function): boolean {
+  return /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(f));
+}
+
+/**
+ * The stop guard, the component's side of preview1's (wasi/guard.ts): a call into the host
+ * ends the guest before it runs if the host asked for a stop, and again when it returns: a
+ * stop that came while the call waited in the kernel woke it with EINTR (sandbox/interrupt.ts),
+ * and whatever the call then reports, the guest makes no further progress. The host's functions
+ * are jco's trampolines, the JavaScript functions among a core instance's imports (the others
+ * are wasm exports of other instances, memories and tables); each is guarded wherever the glue
+ * passes it: under its interface's name, or to the module that fills the table through which
+ * calls that need cabi_realloc go.
+ */
+function guardCore(imports: WebAssembly.Imports, ctx: Context): WebAssembly.Imports {
+  const stop = ctx.stop;
+  if (stop === null) return imports;
+  const out: WebAssembly.Imports = {};
+  for (const [module, fns] of Object.entries(imports ?? {})) {
+    const guarded: Record<string, unknown> = {};
+    for (const [name, fn] of Object.entries(fns)) {
+      guarded[name] = typeof fn !== 'function' || isWasm(fn) ? fn : guard(fn as Trampoline, stop, ctx);
+    }
+    out[module] = guarded as WebAssembly.ModuleImports;
+  }
+  return out;
+}
+
+type Trampoline = (...args: unknown[]) => unknown;
+
+/**
+ * `fn` between two stop checks. A trampoline takes exactly its core signature's parameters
+ * (wasm passes no more), so a wrapper of the same arity calls it directly: a host call is a few
+ * hundred nanoseconds, and a rest parameter or `apply` costs a measurable part of that.
+ */
+function guard(fn: Trampoline, stop: Int32Array, ctx: Context): Trampoline {
+  const before = () => { if (stop[0] !== 0) checkStop(ctx); };
+  const after = <T>(r: T): T => { if (stop[0] !== 0) checkStop(ctx); return r; };
+  switch (fn.length) {
+    case 0: return () => { before(); return after(fn()); };
+    case 1: return (a) => { before(); return after(fn(a)); };
+    case 2: return (a, b) => { before(); return after(fn(a, b)); };
+    case 3: return (a, b, c) => { before(); return after(fn(a, b, c)); };
+    case 4: return (a, b, c, d) => { before(); return after(fn(a, b, c, d)); };
+    case 5: return (a, b, c, d, e) => { before(); return after(fn(a, b, c, d, e)); };
+    case 6: return (a, b, c, d, e, f) => { before(); return after(fn(a, b, c, d, e, f)); };
+    default: return (...args) => { before(); return after(fn(...args)); };
+  }
+}
 
 /**
  * --trace for components: each canonical-ABI call into the host, as the core code makes it,
@@ -51,8 +103,10 @@ export function runComponent(ctx: Context, component: Component, options: RunCom
       const m = component.modules[name];
       if (m === undefined) throw new Error(`the component's glue asks for ${name}, which it did not produce`);
       return m;
-    }, wasi2Imports(ctx, options), trace === undefined ? undefined
-      : (module, imports) => new WebAssembly.Instance(module, traceCore(imports, trace)));
+    }, wasi2Imports(ctx, options), (module, imports) => {
+      const guarded = guardCore(imports, ctx);
+      return new WebAssembly.Instance(module, trace === undefined ? guarded : traceCore(guarded, trace));
+    });
     const run = (Object.entries(exports).find(([k]) => k.startsWith(RUN))?.[1] ?? exports.run) as { run?: () => void } | undefined;
     if (typeof run?.run !== 'function') throw new TypeError('the component exports no wasi:cli/run (it is not a command)');
     run.run();

@@ -46,6 +46,21 @@ const TRAP_MODULE = new Uint8Array([
 let trapFn: (() => void) | null = null;
 
 /**
+ * A fresh trap raised by wasm code (a WebAssembly.RuntimeError "unreachable"): the one kind of
+ * exception a guest's `catch_all` cannot catch (V8 marks it on the object itself), whatever
+ * prototype or message it is then given. ProcExit is one; so is a component's exit (wasi2/host.ts).
+ */
+export function wasmTrap(): WebAssembly.RuntimeError {
+  trapFn ??= new WebAssembly.Instance(new WebAssembly.Module(TRAP_MODULE)).exports.trap as () => void;
+  try {
+    trapFn();
+  } catch (e) {
+    return e as WebAssembly.RuntimeError;
+  }
+  throw new Error('the trap module returned');
+}
+
+/**
  * Thrown to end the guest: by proc_exit, proc_raise and a stop. It must unwind the guest
  * whatever the guest does, and a JavaScript exception does not: with the exception-handling
  * proposal a guest's `catch_all` catches anything an import throws. A trap raised by wasm
@@ -59,19 +74,13 @@ export class ProcExit {
   declare readonly message: string;
 
   constructor(code: number) {
-    trapFn ??= new WebAssembly.Instance(new WebAssembly.Module(TRAP_MODULE)).exports.trap as () => void;
-    let trap: object | undefined;
-    try {
-      trapFn();
-    } catch (e) {
-      trap = e as object;
-    }
+    const trap = wasmTrap();
     Object.setPrototypeOf(trap, new.target.prototype);
     Object.defineProperties(trap, {
       code: { value: code, enumerable: true },
       message: { value: `exit ${code}`, configurable: true },
     });
-    return trap as ProcExit;
+    return trap as unknown as ProcExit;
   }
 
   toString(): string {

@@ -5,7 +5,7 @@ import * as libc from '../native/libc.js';
 import type { Context } from '../sandbox/context.js';
 import { FdEntry } from '../sandbox/fd_table.js';
 import { FILETYPE } from '../sandbox/rights.js';
-import { ComponentExit, DISPOSE } from './host.js';
+import { DISPOSE, exitComponent } from './host.js';
 import { InputStream, OutputStream, type Parent } from './streams.js';
 
 class TerminalInput { [DISPOSE](): void {} }
@@ -31,7 +31,7 @@ export function cli(ctx: Context) {
       initialCwd: () => undefined,
     },
     'wasi:cli/exit': {
-      exit: (status: { tag: 'ok' | 'err' }) => { throw new ComponentExit(status.tag === 'ok' ? 0 : 1); },
+      exit: (status: { tag: 'ok' | 'err' }) => exitComponent(ctx, status.tag === 'ok' ? 0 : 1),
     },
     'wasi:cli/stdin': {
       getStdin: () => new InputStream(ctx, stdio(0), null, STDIO),

@@ -1,10 +1,11 @@
 // wasi:clocks: monotonic-clock (instants and durations in nanoseconds, pollables for both) and
-// wall-clock (a datetime of seconds and nanoseconds). Both read clock_gettime(2) through Node:
-// process.hrtime.bigint() is CLOCK_MONOTONIC; the wall clock is CLOCK_REALTIME through FFI, for
-// its nanoseconds.
+// wall-clock (a datetime of seconds and nanoseconds). Both read clock_gettime(2): the monotonic
+// clock through Node (monotonic.ts), the wall clock as CLOCK_REALTIME through FFI, for its
+// nanoseconds.
 import * as libc from '../native/libc.js';
 import type { Context } from '../sandbox/context.js';
-import { monotonicNow, Pollable } from './poll.js';
+import { monotonicNow } from './monotonic.js';
+import { Pollable } from './poll.js';
 
 const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1;
 const ts = Buffer.alloc(16);

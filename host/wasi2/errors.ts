@@ -8,7 +8,7 @@ import { errnoName, WasiError } from '../sandbox/errno.js';
 /**
  * preview1 errno name -> wasi:filesystem `error-code` (types.wit). Errnos the enum has no case
  * for become `io`. `notcapable` (a path leaving its directory, a right not held) is
- * `not-permitted`, as wasmtime answers.
+ * `not-permitted`, as wasmtime answers. For sockets, `mfile` is `new-socket-limit` (network.wit).
  */
 const FS: Record<string, string> = {
   acces: 'access', again: 'would-block', already: 'already', badf: 'bad-descriptor', busy: 'busy',
@@ -20,6 +20,10 @@ const FS: Record<string, string> = {
   notty: 'no-tty', nxio: 'no-such-device', overflow: 'overflow', perm: 'not-permitted', pipe: 'pipe',
   rofs: 'read-only', spipe: 'invalid-seek', txtbsy: 'text-file-busy', xdev: 'cross-device',
   notcapable: 'not-permitted',
+  // The guest holds as many descriptors as the sandbox allows (maxFds; EMFILE, or ENFILE from
+  // the kernel): the enum has no case for it; insufficient-memory is the one for a resource
+  // the host has run out of (the adapter gives preview1 programs ENOMEM).
+  mfile: 'insufficient-memory', nfile: 'insufficient-memory',
 };
 
 /** preview1 errno name -> wasi:sockets `error-code` (network.wit); the rest are `unknown`. */

@@ -10,7 +10,7 @@ import * as libc from '../native/libc.js';
 import { AT, O, STATX_BASIC_STATS, S } from '../native/platform.js';
 import { check, errno, fail } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
-import { closeEntry, FdEntry } from '../sandbox/fd_table.js';
+import { closeEntry, type FdEntry } from '../sandbox/fd_table.js';
 import { ALL_RIGHTS, FILETYPE, R } from '../sandbox/rights.js';
 import { FDFLAGS, FSTFLAGS, LOOKUP_SYMLINK_FOLLOW, OFLAGS } from '../wasi/abi.js';
 import * as fd from '../wasi/fd.js';
@@ -185,8 +185,16 @@ export class Descriptor {
       if (e.filetype !== FILETYPE.DIRECTORY) fail(errno.notdir);
       // A descriptor of its own, so the guest descriptor's offset never moves; it joins the
       // table (with no rights) so that the sandbox closes it even if the guest never drops it.
-      const own = check(libc.openat(e.hostFd, '.', O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0));
-      return new DirectoryEntryStream(this.ctx, this.ctx.fds.insert(new FdEntry(own, FILETYPE.DIRECTORY, 0, 0)), own);
+      // Its number is reserved first (at the guest's limit, before anything is opened), and it
+      // is the table's the moment openat returns it (FdTable.reserve).
+      const slot = this.ctx.fds.reserve();
+      const r = libc.openat(e.hostFd, '.', O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0);
+      if (r >= 0) slot.entry.hostFd = r;
+      else {
+        this.ctx.fds.cancel(slot);
+        check(r);
+      }
+      return new DirectoryEntryStream(this.ctx, this.ctx.fds.commit(slot, FILETYPE.DIRECTORY, 0, 0), r);
     });
   }
 

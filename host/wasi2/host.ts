@@ -1,14 +1,48 @@
 // What every WASI 0.2 import of one component instance works on: the sandbox's Context (the
-// same descriptor table, arguments, environment and stop flag as preview1), plus the way a
-// component ends. jco's glue turns a thrown value into the `err` of a `result` unless it is an
-// Error, so the exit and the stop are Errors: they unwind through the glue and the guest.
-import type { Context } from '../sandbox/context.js';
+// same descriptor table, arguments, environment and stop flag as preview1), plus the ways a
+// component ends.
+import { wasmTrap, type Context } from '../sandbox/context.js';
 
-/** Ends the component: wasi:cli/exit, a stop asked by the host (128 + signal), or a trap status. */
-export class ComponentExit extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
+/**
+ * Ends the component: wasi:cli/exit, exit-with-code, or a stop asked by the host (128 +
+ * signal). Like preview1's ProcExit it is a trap raised by wasm code (sandbox/context.ts), so a
+ * guest's catch_all cannot catch it; unlike ProcExit it is also an Error, because jco's glue
+ * lowers anything else a host function throws into the `err` of the result the guest receives
+ * (its getErrorPayload rethrows only Errors).
+ */
+export class ComponentExit {
+  declare readonly code: number;
+  declare readonly message: string;
+
+  constructor(code: number) {
+    const trap = wasmTrap();
+    Object.setPrototypeOf(trap, new.target.prototype);
+    Object.defineProperties(trap, {
+      code: { value: code, enumerable: true },
+      message: { value: `exit ${code}`, configurable: true },
+    });
+    return trap as unknown as ComponentExit;
   }
+}
+Object.setPrototypeOf(ComponentExit.prototype, Error.prototype);
+
+/**
+ * Ends the guest with `status`. The status is recorded first, so that it survives an unwinding
+ * cut short by the stack limit (Context.exitStatus).
+ */
+export function exitComponent(ctx: Context, status: number): never {
+  ctx.exitStatus ??= status;
+  throw new ComponentExit(ctx.exitStatus);
+}
+
+/**
+ * A limit the host enforces by trapping (the spec's traps, a bound on what one call may ask):
+ * a WebAssembly.RuntimeError the guest cannot catch, reported as any trap is (exit 134).
+ */
+export function componentTrap(message: string): never {
+  const trap = wasmTrap();
+  Object.defineProperty(trap, 'message', { value: message, configurable: true });
+  throw trap;
 }
 
 /** The key jco's glue calls on a resource when the guest drops its last handle. */
@@ -21,5 +55,5 @@ export interface Host {
 /** Ends the guest at this call if the host asked it to stop (Sandbox.stop, a signal). */
 export function checkStop(ctx: Context): void {
   const stop = ctx.stop;
-  if (stop !== null && stop[0] !== 0) throw new ComponentExit(128 + stop[0]);
+  if (stop !== null && stop[0] !== 0) exitComponent(ctx, 128 + stop[0]);
 }

@@ -9,7 +9,7 @@ import { filesystem } from './filesystem.js';
 import { poll, Pollable } from './poll.js';
 import { random } from './random.js';
 import { ioInterfaces } from './streams.js';
-import { ComponentExit } from './host.js';
+import { exitComponent } from './host.js';
 import { SocketHost, type SocketGrants } from './sockets.js';
 import { zerocopyInterface } from './zerocopy.js';
 
@@ -29,6 +29,6 @@ export function wasi2Imports(ctx: Context, options: Wasi2Options = {}): Record<s
     ...new SocketHost(ctx, options.sockets).imports(),
     // What `componentize` redirects preview1's proc_exit to, so the status survives the adapter.
     'wasm-zerocopy:zerocopy/zerocopy': zerocopyInterface(ctx),
-    'wasm-zerocopy:zerocopy/exit': { exitWithCode: (code: number) => { throw new ComponentExit(code >>> 0); } },
+    'wasm-zerocopy:zerocopy/exit': { exitWithCode: (code: number) => exitComponent(ctx, code >>> 0) },
   };
 }

@@ -9,21 +9,13 @@
 import * as libc from '../native/libc.js';
 import { check } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
-import { checkStop, DISPOSE } from './host.js';
+import { checkStop, componentTrap, DISPOSE } from './host.js';
+import { monotonicNow } from './monotonic.js';
 
 export const POLLIN = 0x1, POLLOUT = 0x4;
 const POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
 const EINTR = 4;
 const STOP_SLICE_NS = 100_000_000n;
-
-/**
- * monotonic-clock's now (clocks.ts), the time base of every deadline here: CLOCK_MONOTONIC,
- * which process.hrtime.bigint() reads. Defined here, where deadlines are compared, so that
- * clocks.ts, which makes pollables, is the only one of the two that imports the other.
- */
-export function monotonicNow(): bigint {
-  return process.hrtime.bigint();
-}
 
 /** The most pollables one call may wait on: a guest must not make the host allocate without bound. */
 export const MAX_POLLABLES = 4096;
@@ -63,8 +55,8 @@ export class Pollable {
 /** The indexes of the ready pollables, in order; waits until at least one is ready. */
 export function poll(ctx: Context, list: Pollable[]): Uint32Array {
   // The spec traps on an empty list; a list past the bound is refused the same way.
-  if (list.length === 0) throw new RangeError('wasi:io/poll.poll: the list of pollables is empty');
-  if (list.length > MAX_POLLABLES) throw new RangeError(`wasi:io/poll.poll: more than ${MAX_POLLABLES} pollables`);
+  if (list.length === 0) componentTrap('wasi:io/poll.poll: the list of pollables is empty');
+  if (list.length > MAX_POLLABLES) componentTrap(`wasi:io/poll.poll: more than ${MAX_POLLABLES} pollables`);
   for (;;) {
     checkStop(ctx);
     const ready = pass(ctx, list, null);

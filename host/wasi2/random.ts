@@ -2,12 +2,13 @@
 // A guest chooses how many bytes it asks for: past MAX_RANDOM the call traps rather than make
 // the host allocate whatever the guest named.
 import { randomFillSync } from 'node:crypto';
+import { componentTrap } from './host.js';
 
 export const MAX_RANDOM = 64 << 20;
 const u64 = new BigUint64Array(2);
 
 function bytes(len: bigint): Uint8Array {
-  if (len > BigInt(MAX_RANDOM)) throw new RangeError(`wasi:random: ${len} bytes asked for at once (at most ${MAX_RANDOM})`);
+  if (len > BigInt(MAX_RANDOM)) componentTrap(`wasi:random: ${len} bytes asked for at once (at most ${MAX_RANDOM})`);
   return randomFillSync(new Uint8Array(Number(len)));
 }
 

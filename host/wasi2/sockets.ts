@@ -15,7 +15,7 @@ import * as libc from '../native/libc.js';
 import { F, O } from '../native/platform.js';
 import { check, fail, fromLinux } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
-import { closeEntry, FdEntry } from '../sandbox/fd_table.js';
+import { closeEntry, type FdEntry } from '../sandbox/fd_table.js';
 import { FILETYPE, SOCKET_RIGHTS } from '../sandbox/rights.js';
 import { netError as netErrorOf, netFail, netResult } from './errors.js';
 import { DISPOSE } from './host.js';
@@ -204,13 +204,20 @@ export class TcpSocket {
     return netResult(() => {
       if (this.state !== 'listening') netFail('invalid-state');
       const e = this.entry();
+      const fds = this.net.ctx.fds;
+      // The number is reserved first (new-socket-limit at the guest's limit, before a
+      // connection is taken), and the socket is the table's the moment accept4 returns it.
+      const slot = fds.reserve();
       const r = libc.accept4(e.hostFd, null, null, O.CLOEXEC | O.NONBLOCK);
-      if (r === -EAGAIN) netFail('would-block');
-      const hostFd = check(r);
-      const entry = new FdEntry(hostFd, FILETYPE.SOCKET_STREAM, SOCKET_RIGHTS, 0);
-      const n = this.net.ctx.fds.insert(entry);
+      if (r >= 0) slot.entry.hostFd = r;
+      else {
+        fds.cancel(slot);
+        if (r === -EAGAIN) netFail('would-block');
+        check(r);
+      }
+      const n = fds.commit(slot, FILETYPE.SOCKET_STREAM, SOCKET_RIGHTS, 0);
       const s = new TcpSocket(this.net, n, this.family, 'connected');
-      return [s, ...s.streams(entry)];
+      return [s, ...s.streams(slot.entry)];
     });
   }
 
@@ -351,13 +358,21 @@ export class SocketHost {
       'wasi:sockets/instance-network': { instanceNetwork: () => network },
       'wasi:sockets/tcp-create-socket': {
         createTcpSocket: (family: 'ipv4' | 'ipv6') => netResult(() => {
-          const hostFd = check(libc.socket(family === 'ipv4' ? AF_INET : AF_INET6, SOCK_STREAM | O.CLOEXEC | O.NONBLOCK, 0));
+          // Reserved first (new-socket-limit at the guest's limit, before a socket exists); the
+          // socket is the table's the moment socket(2) returns it.
+          const slot = ctx.fds.reserve();
+          const hostFd = libc.socket(family === 'ipv4' ? AF_INET : AF_INET6, SOCK_STREAM | O.CLOEXEC | O.NONBLOCK, 0);
+          if (hostFd >= 0) slot.entry.hostFd = hostFd;
+          else {
+            ctx.fds.cancel(slot);
+            check(hostFd);
+          }
+          const n = ctx.fds.commit(slot, FILETYPE.SOCKET_STREAM, SOCKET_RIGHTS, 0);
           if (family === 'ipv6') {
             const one = Buffer.alloc(4);
             one.writeInt32LE(1);
             libc.setsockopt(hostFd, IPPROTO_IPV6, IPV6_V6ONLY, one, 4); // 0.2 sockets are single-family
           }
-          const n = ctx.fds.insert(new FdEntry(hostFd, FILETYPE.SOCKET_STREAM, SOCKET_RIGHTS, 0));
           return new TcpSocket(this, n, family, 'unbound');
         }),
       },

@@ -310,7 +310,15 @@ function appendWrite(hostFd: number, bytes: Uint8Array): number {
   return r === -EINVAL ? libc.write(hostFd, bytes, bytes.length) : r;
 }
 
-const offIn = Buffer.alloc(8), offOut = Buffer.alloc(8);
+/**
+ * The loff_t values the kernel reads and advances, as 64-bit views and as Buffers for
+ * transfer.ts. A stream's offset is a u64; stored here it wraps to the kernel's signed loff_t,
+ * so that one past 2^63 - 1 is the kernel's EINVAL, as natively (Buffer.writeBigInt64LE would
+ * throw), and it is read back as the u64 it stands for.
+ */
+const offIn64 = new BigInt64Array(1), offOut64 = new BigInt64Array(1);
+const offIn = Buffer.from(offIn64.buffer), offOut = Buffer.from(offOut64.buffer);
+const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 const SPLICE_F_NONBLOCK = 2;
 
 /**
@@ -345,25 +353,25 @@ function kernelSplice(out: FdEntry, dst: OutputStream, inp: FdEntry, src: InputS
   const dstPipe = out.filetype === FILETYPE.UNKNOWN && dst.offset === null;
   if (src.offset !== null && dst.offset === null) {
     // A file into a socket, pipe or terminal: sendfile(2) from the stream's own offset.
-    offIn.writeBigInt64LE(src.offset, 0);
+    offIn64[0] = src.offset;
     const r = retryable(() => zc.sendfileEntries(dst.ctx.stop, inp, out, offIn, count));
-    if (r > 0) src.offset = offIn.readBigInt64LE(0);
+    if (r > 0) src.offset = u64(offIn64[0]);
     return r;
   }
   if (src.offset !== null && dst.offset !== null) {
-    offIn.writeBigInt64LE(src.offset, 0);
-    offOut.writeBigInt64LE(dst.offset, 0);
+    offIn64[0] = src.offset;
+    offOut64[0] = dst.offset;
     const r = zc.copyFileRangeEntries(dst.ctx.stop, inp, offIn, out, offOut, count, 0);
-    src.offset = offIn.readBigInt64LE(0);
-    dst.offset = offOut.readBigInt64LE(0);
+    src.offset = u64(offIn64[0]);
+    dst.offset = u64(offOut64[0]);
     return r;
   }
   if (srcPipe || dstPipe) {
     if (!block && !srcPipe && !src.readyNow(POLLIN)) return -2;
-    if (dst.offset !== null) offOut.writeBigInt64LE(dst.offset, 0);
+    if (dst.offset !== null) offOut64[0] = dst.offset;
     const r = retryable(() => zc.spliceEntries(dst.ctx.stop, inp, null, out, dst.offset === null ? null : offOut, count,
       block ? 0 : SPLICE_F_NONBLOCK));
-    if (r > 0 && dst.offset !== null) dst.offset = offOut.readBigInt64LE(0);
+    if (r > 0 && dst.offset !== null) dst.offset = u64(offOut64[0]);
     return r;
   }
   return -1;

@@ -20,10 +20,17 @@ const CODES: Record<string, string> = {
   spipe: 'invalid-seek', perm: 'not-permitted', notcapable: 'not-permitted', notsup: 'unsupported',
   nomem: 'insufficient-memory', nospc: 'insufficient-space', fbig: 'file-too-large', overflow: 'overflow',
   connreset: 'connection-reset', notsock: 'not-socket', xdev: 'cross-device',
+  mfile: 'descriptor-limit', nfile: 'descriptor-limit',
 };
 export const zerocopyError = (e: number): string => CODES[errnoName[e]] ?? 'io';
 
-const offIn = Buffer.alloc(8), offOut = Buffer.alloc(8);
+/**
+ * The loff_t values the kernel reads and advances, as 64-bit views (a store wraps a u64 from
+ * the guest to the kernel's signed loff_t, where one past 2^63 - 1 is negative and EINVAL, as
+ * natively; Buffer.writeBigInt64LE would throw) and as Buffers for transfer.ts.
+ */
+const offIn64 = new BigInt64Array(1), offOut64 = new BigInt64Array(1);
+const offIn = Buffer.from(offIn64.buffer), offOut = Buffer.from(offOut64.buffer);
 const SPLICE_F_NONBLOCK = 2;
 
 /** A kernel end the host waits on (files never need waiting). */
@@ -88,7 +95,7 @@ export function zerocopyInterface(ctx: Context) {
       const fast = inp.dropped ? null : ctx.fds.entryOrNull(inp.fd);
       const to = out.fastEntry();
       if (fast !== null && to !== null && zc.kernel(fast) && zc.kernel(to) && (ctx.stop === null || ctx.stop[0] === 0)) {
-        offIn.writeBigInt64LE(offset, 0);
+        offIn64[0] = offset;
         const r = libc.sendfile(to.hostFd, fast.hostFd, offInAddress, count);
         if (r >= 0) return BigInt(r);
       }
@@ -98,9 +105,9 @@ export function zerocopyInterface(ctx: Context) {
       const n = moving(ctx, src, dst, () => {
         // The kernel advances the offset in offIn; where the destination is a virtual file,
         // the copying path moves it back by what the file did not take.
-        offIn.writeBigInt64LE(BigInt.asIntN(64, at), 0);
+        offIn64[0] = at;
         const r = zc.sendfileEntries(ctx.stop, src, dst, offIn, count);
-        at = offIn.readBigInt64LE(0);
+        at = offIn64[0];
         return r;
       });
       return n;
@@ -110,12 +117,12 @@ export function zerocopyInterface(ctx: Context) {
       const src = live(() => inp.live());
       const dst = flushed(out);
       return moving(ctx, src, dst, () => {
-        if (inp.offset !== null) offIn.writeBigInt64LE(inp.offset, 0);
-        if (out.offset !== null) offOut.writeBigInt64LE(out.offset, 0);
+        if (inp.offset !== null) offIn64[0] = inp.offset;
+        if (out.offset !== null) offOut64[0] = out.offset;
         const r = zc.spliceEntries(ctx.stop, src, inp.offset === null ? null : offIn, dst, out.offset === null ? null : offOut, len,
           SPLICE_F_NONBLOCK);
-        if (inp.offset !== null) inp.offset = offIn.readBigInt64LE(0);
-        if (out.offset !== null) out.offset = offOut.readBigInt64LE(0);
+        if (inp.offset !== null) inp.offset = BigInt.asUintN(64, offIn64[0]);
+        if (out.offset !== null) out.offset = BigInt.asUintN(64, offOut64[0]);
         return r;
       });
     },
@@ -129,14 +136,16 @@ export function zerocopyInterface(ctx: Context) {
     copyFileRange: (inp: Descriptor, inOffset: bigint, out: Descriptor, outOffset: bigint, len: bigint): bigint => {
       const src = live(() => ctx.fds.get(inp.live()));
       const dst = live(() => ctx.fds.get(out.live()));
-      offIn.writeBigInt64LE(BigInt.asIntN(64, inOffset), 0);
-      offOut.writeBigInt64LE(BigInt.asIntN(64, outOffset), 0);
+      offIn64[0] = inOffset;
+      offOut64[0] = outOffset;
       return moving(ctx, src, dst, () => zc.copyFileRangeEntries(ctx.stop, src, offIn, dst, offOut, len, 0));
     },
 
     pipe: (): [InputStream, OutputStream] => {
-      const [r, w] = live(() => zc.pipeEntries(true));
-      const rn = ctx.fds.insert(r), wn = ctx.fds.insert(w);
+      // preview1's pipe: both numbers reserved first (descriptor-limit at the guest's limit),
+      // both ends the table's the moment pipe2 returns them.
+      const [rn, wn] = live(() => zc.pipe(ctx, zc.PIPE_NONBLOCK));
+      const r = ctx.fds.get(rn), w = ctx.fds.get(wn);
       // Each stream owns its end: dropping it closes the descriptor.
       const close = (n: number) => () => { if (ctx.fds.has(n)) closeEntry(ctx.fds.remove(n)); };
       return [new InputStream(ctx, r, null, undefined, close(rn)), new OutputStream(ctx, w, null, undefined, close(wn))];

@@ -251,18 +251,6 @@ export function copyFileRangeEntries(stop: Int32Array | null, src: FdEntry, offI
     (i, o) => libc.copy_file_range(i, offIn, o, offOut, len, flags));
 }
 
-/** A kernel pipe's two ends as table entries, close-on-exec, not yet in a table. */
-export function pipeEntries(nonblock: boolean): [read: FdEntry, write: FdEntry] {
-  const fds = new Int32Array(2);
-  check(libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | (nonblock ? O.NONBLOCK : 0)));
-  const entry = (hostFd: number) => {
-    const e = new FdEntry(hostFd, FILETYPE.UNKNOWN, STREAM_RIGHTS, 0);
-    e.exclusive = true; // pipe2 made both descriptions
-    return e;
-  };
-  return [entry(fds[0]), entry(fds[1])];
-}
-
 /**
  * TCP_CORK (tcp(7)): while set, partial frames are held back, so that a header written with
  * fd_write and the file sent after it with sendfile leave in full packets, as sendfile(2)'s

@@ -24,6 +24,8 @@ export class TcpSocket {
   private constructor();
   startBind(network: Network, localAddress: IpSocketAddress): void;
   finishBind(): void;
+  startConnect(network: Network, remoteAddress: IpSocketAddress): void;
+  finishConnect(): [InputStream, OutputStream];
   startListen(): void;
   finishListen(): void;
   accept(): [TcpSocket, InputStream, OutputStream];

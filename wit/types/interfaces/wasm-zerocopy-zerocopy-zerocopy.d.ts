@@ -84,5 +84,8 @@ export type TcpSocket = import('./wasi-sockets-tcp.js').TcpSocket;
  * ## `"cross-device"`
  * 
  * EXDEV: copy-file-range across filesystems the kernel cannot copy between.
+ * ## `"descriptor-limit"`
+ * 
+ * EMFILE, ENFILE: `pipe` would give the guest more descriptors than the host allows it.
  */
-export type ErrorCode = 'access' | 'bad-descriptor' | 'invalid' | 'io' | 'is-directory' | 'pipe' | 'invalid-seek' | 'not-permitted' | 'unsupported' | 'insufficient-memory' | 'insufficient-space' | 'file-too-large' | 'overflow' | 'connection-reset' | 'not-socket' | 'cross-device';
+export type ErrorCode = 'access' | 'bad-descriptor' | 'invalid' | 'io' | 'is-directory' | 'pipe' | 'invalid-seek' | 'not-permitted' | 'unsupported' | 'insufficient-memory' | 'insufficient-space' | 'file-too-large' | 'overflow' | 'connection-reset' | 'not-socket' | 'cross-device' | 'descriptor-limit';
