@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as libc from './native/libc.js';
 import { boundAddress, listenOn, systemdListeners } from './listen.js';
-import { run, type Running, type WorkerResult } from './workers.js';
+import { run, type RunOptions, type Running, type WorkerResult } from './workers.js';
 
 export interface ServeOptions {
   /** The docroot (default "."). */
@@ -30,6 +30,8 @@ export interface ServeOptions {
   stderr?: number;
   /** Called as each worker ends, as run()'s onExit. */
   onExit?: (worker: number, result: WorkerResult) => void;
+  /** Each call the guests make, strace-style, as run()'s trace. */
+  trace?: RunOptions['trace'];
 }
 
 export interface Server {
@@ -91,6 +93,7 @@ export function startServer(options: ServeOptions = {}): Server {
       ...(options.stdout !== undefined ? { stdout: options.stdout } : {}),
       ...(options.stderr !== undefined ? { stderr: options.stderr } : {}),
       ...(options.onExit ? { onExit: options.onExit } : {}),
+      ...(options.trace !== undefined ? { trace: options.trace } : {}),
     });
   } catch (e) {
     for (const fd of owned) libc.close(fd);

@@ -18,7 +18,7 @@ import { sock_accept } from "../wasi/sock";
 import { sendfile, sock_cork, errno, Offset } from "../zerocopy";
 import * as raw from "../zerocopy/bindings";
 import { Request, MAX_HEAD, Method, emptyLines, headEnd, rescanFrom, parse, H } from "./parser";
-import { Response, respond } from "./response";
+import { Response, respond, CORK_NONE, CORK_START } from "./response";
 import { newTurn } from "./files";
 import { tick, monoNow } from "./clock";
 import * as log from "./log";
@@ -179,7 +179,7 @@ const iovs = memory.data(8 * IOV_MAX);
  */
 function pump(c: Conn): i32 {
   const res = c.res!;
-  if (res.cork && !c.corked) { sock_cork(c.fd, true); c.corked = true; }
+  if (res.cork != CORK_NONE && !c.corked) { sock_cork(c.fd, true); c.corked = true; }
   while (res.cur < res.nseg) {
     const i = res.cur;
     let n: i64, ask: u64;
@@ -200,6 +200,8 @@ function pump(c: Conn): i32 {
       offset.value = <i64>unchecked(res.pos[i]);
       n = sendfile(c.fd, <u32>res.file!.fd, offset, ask);
       if (n == 0) return -1; // the file ended early: it shrank under us
+      // File bytes are queued behind the head: the cork has done its work (response.ts, CORK_ABOVE).
+      if (n > 0 && res.cork == CORK_START) { sock_cork(c.fd, false); c.corked = false; res.cork = CORK_NONE; }
     }
     if (n == -(<i64>errno.AGAIN)) return 0;
     if (n <= 0) return -1;
