@@ -73,3 +73,66 @@ cork('multipart ranges stay corked to the end: their part headers sit between fi
   assert.is(calls[calls.length - 1], 'zerocopy.sock_cork', 'the uncork comes after the last part');
 });
 cork.run();
+
+// ---------------------------------------------------------------------------------------
+const chunks = suite('serve: sendfile asks for at most a chunk, then the connection gives up its turn');
+let small: TestServer;
+const smallLines: string[] = [];
+chunks.before(() => {
+  lines = [];
+  s = startTestServer({ 'big.bin': BIG }, { trace: (_worker, line) => { lines.push(line); } });
+  small = startTestServer({ 'big.bin': BIG }, { sendfileChunk: 65536, trace: (_worker, line) => { smallLines.push(line); } });
+});
+chunks.after(async () => { await s.close(); await small.close(); });
+
+/** ret_sent and count of a sendfile trace line. */
+function counts(line: string): { count: number; sent: number } {
+  const m = /count=(\d+), ret_sent=(\d+)\) = success/.exec(line);
+  if (!m) throw new Error(`not a successful sendfile: ${line}`);
+  return { count: Number(m[1]), sent: Number(m[2]) };
+}
+
+chunks('no sendfile asks for more than 8 MiB, and the file arrives whole', async () => {
+  const { reply, lines: on } = await heldBack(get('/big.bin'));
+  assert.is(reply.status, 200);
+  assert.ok(reply.body.equals(BIG), 'the body is the file');
+  const asked = on.filter((l) => l.startsWith('zerocopy.sendfile(')).map((l) => counts(l).count);
+  assert.is(asked[0], 8 << 20, 'the first call asks for a whole chunk of the 16 MiB');
+  assert.ok(asked.every((n) => n <= 8 << 20), `counts asked: ${asked.join(', ')}`);
+});
+
+chunks('after a chunk that went whole, the guest goes back to poll_oneoff before the next sendfile', async () => {
+  const c = new Conn(small.port);
+  const before = smallLines.length;
+  try {
+    await c.connected();
+    await c.write(get('/big.bin'));
+    const reply = await c.reply();
+    assert.is(reply.status, 200);
+    assert.ok(reply.body.equals(BIG), 'the body is the file');
+  } finally {
+    c.close();
+  }
+  await waitFor('the access-log line', () => smallLines.slice(before).some((l) => l.startsWith('fd_write(fd=1,')));
+  // The guest is one thread: its trace is the order of its calls. Log writes and the uncork
+  // after the first sendfile aside, the call after a whole chunk that was not the file's last
+  // must be the wait of the next turn.
+  const calls = smallLines.slice(before).filter((l) => !/^(fd_write\(fd=1,|zerocopy\.sock_cork\()/.test(l));
+  let whole = 0;
+  for (let k = 0; k < calls.length; k++) {
+    if (!calls[k].startsWith('zerocopy.sendfile(')) continue;
+    const { count, sent } = counts(calls[k]);
+    assert.ok(count <= 65536, calls[k]);
+    if (sent < count || /=> \[16777216\]/.test(calls[k])) continue;
+    whole++;
+    assert.match(calls[k + 1], /^poll_oneoff\(/, `after ${calls[k]}came ${calls[k + 1]}`);
+  }
+  assert.ok(whole >= 10, `only ${whole} of the 256 chunks went whole: the client read too slowly to tell`);
+});
+
+chunks('a sendfileChunk that is not a positive byte count below 2 GiB is refused', () => {
+  for (const bad of [0, -1, 1.5, 0x7ffff001, NaN]) {
+    assert.throws(() => startTestServer({}, { sendfileChunk: bad }), /sendfileChunk .*: expected bytes from 1 to 2147479552/);
+  }
+});
+chunks.run();
