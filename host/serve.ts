@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as libc from './native/libc.js';
 import { boundAddress, listenOn, systemdListeners } from './listen.js';
 import { openFilesLimit } from './limits.js';
-import { run, type Running, type WorkerResult } from './workers.js';
+import { run, type RunOptions, type Running, type WorkerResult } from './workers.js';
 
 export interface ServeOptions {
   /** The docroot (default "."). */
@@ -31,6 +31,11 @@ export interface ServeOptions {
   headerTimeout?: number;
   keepaliveTimeout?: number;
   sendTimeout?: number;
+  /**
+   * The most bytes one sendfile asks for before the connection gives up its turn to the
+   * others (default 8 MiB; nginx's sendfile_max_chunk), from 1 to 0x7ffff000.
+   */
+  sendfileChunk?: number;
   /** Seconds in-flight responses get after a stop is asked for (default 5). */
   grace?: number;
   /** Host descriptors for the guests' stdout (the access log) and stderr; default 1 and 2. */
@@ -38,6 +43,8 @@ export interface ServeOptions {
   stderr?: number;
   /** Called as each worker ends, as run()'s onExit. */
   onExit?: (worker: number, result: WorkerResult) => void;
+  /** Each call the guests make, strace-style, as run()'s trace. */
+  trace?: RunOptions['trace'];
 }
 
 export interface Server {
@@ -62,6 +69,12 @@ function ms(name: string, seconds: number | undefined, fallback: number): string
   return String(Math.max(1, Math.round(s * 1000)));
 }
 
+/** sendfileChunk as the guest's argument; an Error for anything but an integer from 1 to 0x7ffff000 (MAX_RW_COUNT). */
+function chunk(bytes: number): string {
+  if (!Number.isInteger(bytes) || bytes < 1 || bytes > 0x7ffff000) throw new Error(`sendfileChunk ${bytes}: expected bytes from 1 to ${0x7ffff000}`);
+  return String(bytes);
+}
+
 /** Starts the server; throws an Error with a one-line message for a bad docroot or listener. */
 export function startServer(options: ServeOptions = {}): Server {
   const root = options.root ?? '.';
@@ -72,7 +85,8 @@ export function startServer(options: ServeOptions = {}): Server {
     '--header-timeout-ms', ms('header-timeout', options.headerTimeout, 60),
     '--keepalive-timeout-ms', ms('keepalive-timeout', options.keepaliveTimeout, 75),
     '--send-timeout-ms', ms('send-timeout', options.sendTimeout, 60),
-    ...(options.quiet ? ['--quiet'] : []), ...(options.list ? ['--list'] : [])];
+    ...(options.quiet ? ['--quiet'] : []), ...(options.list ? ['--list'] : []),
+    ...(options.sendfileChunk !== undefined ? ['--sendfile-chunk', chunk(options.sendfileChunk)] : [])];
   const grace = options.grace ?? 5;
 
   const owned: number[] = [];
@@ -100,6 +114,7 @@ export function startServer(options: ServeOptions = {}): Server {
       ...(options.stdout !== undefined ? { stdout: options.stdout } : {}),
       ...(options.stderr !== undefined ? { stderr: options.stderr } : {}),
       ...(options.onExit ? { onExit: options.onExit } : {}),
+      ...(options.trace !== undefined ? { trace: options.trace } : {}),
     });
   } catch (e) {
     for (const fd of owned) libc.close(fd);

@@ -6,7 +6,7 @@
 // guest memory, except its first 16 KiB, kept by the file cache (files.ts), which leave with
 // the head in one send: a small file in one host call, a larger one's head and the start of
 // its body in the same packets without TCP_CORK (two host calls fewer than cork, send,
-// uncork), the rest with sendfile.
+// uncork), the rest with sendfile; past CORK_ABOVE, corked until the first sendfile.
 import { H, Method, Request, MAX_HEAD } from "./parser";
 import { normalizePath } from "./target";
 import { File, acquire, release, contents, keptLength, lastError, openStatus, TYPE_DIRECTORY, TYPE_REGULAR } from "./files";
@@ -26,12 +26,22 @@ export const HEAD_CAP: usize = 4096 + 3 * MAX_HEAD;
 export const MAX_SEGS = 2 * MAX_RANGES + 2;
 export const SEG_MEM: u8 = 0, SEG_FILE: u8 = 1;
 /**
- * A response whose file part after the kept start is larger than this is still corked: it
- * takes many sendfile calls, and without the cork each pushes out a partial segment of its
- * own (TCP_NODELAY), more packets for the same bytes (bench (e): 1 MiB files ~15% fewer
- * requests per second uncorked). Below it, the two host calls saved win.
+ * A response whose file part after the kept start is larger than this is corked until its
+ * first sendfile (CORK_START): the head and the kept start then wait for the file's bytes and
+ * leave in full packets, where uncorked they go at once as a short packet of their own
+ * (TCP_NODELAY). Uncorked, 1 MiB files to wrk (16 connections) cost the client twice the CPU
+ * per response, at 0.75x the requests per second. Below it, the two host calls saved win.
+ *
+ * The cork goes after that first sendfile, not at the end of the response: held while
+ * sendfile refills a socket that a fast client drains (a 1 GiB download over loopback,
+ * spliced to /dev/null), it cost 35-40% more CPU at both ends and 1.35x the time, in this
+ * guest and in a plain C sendfile loop alike (nginx's tcp_nopush pays it too; Bun, which never
+ * corks, does not), while on 1 MiB files, and with curl reading the 1 GiB, lifting it after
+ * the first sendfile changed nothing measurable (bench (h)).
  */
 const CORK_ABOVE: u64 = 256 * 1024;
+/** How long a response keeps its connection corked (Response.cork). */
+export const CORK_NONE: u8 = 0, CORK_START: u8 = 1, CORK_WHOLE: u8 = 2;
 
 @final export class Response {
   status: u16 = 0;
@@ -52,10 +62,12 @@ const CORK_ABOVE: u64 = 256 * 1024;
   /** Bytes sent so far, head included. */
   sent: u64 = 0;
   /**
-   * Its head is followed directly by a FILE segment: the connection is corked while it goes,
-   * so that the head shares the file's packets (tcp(7) TCP_CORK, nginx's tcp_nopush).
+   * Whether the connection is corked (tcp(7) TCP_CORK, nginx's tcp_nopush) so that the head
+   * shares full packets with the file: CORK_START until the first sendfile has queued file
+   * bytes behind the head (see CORK_ABOVE for why not longer), CORK_WHOLE to the end of the
+   * response (multipart: small part headers sit between the file ranges).
    */
-  cork: bool = false;
+  cork: u8 = CORK_NONE;
   /** It cannot be sent (the file changed under it): the connection is closed instead. */
   abort: bool = false;
 
@@ -92,7 +104,7 @@ const CORK_ABOVE: u64 = 256 * 1024;
     this.cur = 0;
     this.headLen = 0;
     this.sent = 0;
-    this.cork = false;
+    this.cork = CORK_NONE;
     this.abort = false;
   }
 }
@@ -296,17 +308,17 @@ function serveFile(res: Response, r: Request, base: usize, file: File, plen: u32
     const n = length < kept - start ? length : kept - start;
     res.mem(body + <usize>start, n);
     res.fileRange(start + n, length - n);
-    if (length - n > CORK_ABOVE) res.cork = true;
+    if (length - n > CORK_ABOVE) res.cork = CORK_START;
     return;
   }
-  res.cork = true;
+  res.cork = CORK_START;
   res.fileRange(start, length);
 }
 
 /** 206 multipart/byteranges (RFC 9110 14.6): each part's header, then its bytes with sendfile. */
 function multipart(res: Response, r: Request, ctype: string, size: u64, mtime: i64, encoding: u32): void {
   res.status = 206;
-  res.cork = true;
+  res.cork = CORK_WHOLE;
   const boundaryDigits = 20;
   const b = boundarySeed + boundaryCount++;
   // "\r\n--" B "\r\nContent-Type: " T "\r\nContent-Range: bytes " a "-" b "/" size "\r\n\r\n", and the end "\r\n--" B "--\r\n".

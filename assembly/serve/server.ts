@@ -18,7 +18,7 @@ import { sock_accept } from "../wasi/sock";
 import { sendfile, sock_cork, errno, Offset } from "../zerocopy";
 import * as raw from "../zerocopy/bindings";
 import { Request, MAX_HEAD, Method, emptyLines, headEnd, rescanFrom, parse, H } from "./parser";
-import { Response, respond } from "./response";
+import { Response, respond, CORK_NONE, CORK_START } from "./response";
 import { newTurn } from "./files";
 import { tick, monoNow } from "./clock";
 import * as log from "./log";
@@ -38,8 +38,6 @@ const STOP_LINGER_NS: u64 = 1_000_000_000;
 const ACCEPT_PAUSE_NS: u64 = 100_000_000;
 /** At most this many accepts per wakeup, so that a flood of connections cannot starve the others. */
 const ACCEPT_BATCH = 64;
-/** The most one send asks for: MAX_RW_COUNT (read(2) NOTES). */
-const MAX_SEND: u64 = 0x7ffff000;
 
 const enum State { READ = 0, SEND = 1, LINGER = 2 }
 
@@ -172,14 +170,16 @@ const IOV_MAX = 8;
 const iovs = memory.data(8 * IOV_MAX);
 
 /**
- * Sends what the socket takes of the response. 1: all sent; 0: the socket is full (wait for
- * POLLOUT); -1: the connection failed. Consecutive memory segments leave in one send (a
- * head and a small body: one host call). A short count means the socket buffer is full, so
- * the next call would only say EAGAIN: it waits instead.
+ * Sends what the socket takes of the response. 1: all sent; 0: wait for POLLOUT, because the
+ * socket is full or because a file range sent opt.sendfileChunk bytes and yields to the other
+ * connections (a socket with room is reported at once); -1: the connection failed.
+ * Consecutive memory segments leave in one send (a head and a small body: one host call). A
+ * short count means the socket buffer is full, so the next call would only say EAGAIN: it
+ * waits instead.
  */
 function pump(c: Conn): i32 {
   const res = c.res!;
-  if (res.cork && !c.corked) { sock_cork(c.fd, true); c.corked = true; }
+  if (res.cork != CORK_NONE && !c.corked) { sock_cork(c.fd, true); c.corked = true; }
   while (res.cur < res.nseg) {
     const i = res.cur;
     let n: i64, ask: u64;
@@ -196,10 +196,12 @@ function pump(c: Conn): i32 {
       n = e == 0 ? <i64>load<u32>(ret) : -(<i64>e);
     } else {
       const left = unchecked(res.left[i]);
-      ask = left < MAX_SEND ? left : MAX_SEND;
+      ask = left < opt.sendfileChunk ? left : opt.sendfileChunk;
       offset.value = <i64>unchecked(res.pos[i]);
       n = sendfile(c.fd, <u32>res.file!.fd, offset, ask);
       if (n == 0) return -1; // the file ended early: it shrank under us
+      // File bytes are queued behind the head: the cork has done its work (response.ts, CORK_ABOVE).
+      if (n > 0 && res.cork == CORK_START) { sock_cork(c.fd, false); c.corked = false; res.cork = CORK_NONE; }
     }
     if (n == -(<i64>errno.AGAIN)) return 0;
     if (n <= 0) return -1;
@@ -216,7 +218,7 @@ function pump(c: Conn): i32 {
       moved -= step;
       if (step == left) res.cur++;
     }
-    if (<u64>n < ask) return 0;
+    if (<u64>n < ask || res.cur == i) return 0; // short, or a chunk of a longer file range
   }
   if (c.corked) { sock_cork(c.fd, false); c.corked = false; }
   return 1;
