@@ -343,4 +343,31 @@ times('fd_sync and fd_datasync reach the kernel: a pipe is inval and a file succ
   }
 });
 
+times('path calls hold no host descriptor once they return: a thousand lookups later the process holds what it held', () => {
+  // Each lookup opens an O_PATH descriptor (or a directory, for fd_readdir) for the length of
+  // one call. Kept until the sandbox closes, they would let a long-running guest make the host
+  // hold descriptors in proportion to its calls.
+  const dir = tempDir();
+  const c = new Caller({ preopens: { '/': dir } });
+  try {
+    mkdirSync(join(dir, 'd'));
+    writeFileSync(join(dir, 'd', 'f'), 'x');
+    const [p, n] = c.str('d/f');
+    const [q, m] = c.str('d/x', Caller.STR2);
+    const call = (e: number, what: string) => assert.is(e, errno.success, what);
+    call(c.wasi.path_filestat_get(3, 0, p, n, Caller.RET), 'warm-up');
+    const before = openFds();
+    for (let i = 0; i < 250; i++) {
+      call(c.wasi.path_filestat_get(3, 0, p, n, Caller.RET), 'path_filestat_get');
+      call(c.wasi.path_create_directory(3, q, m), 'path_create_directory');
+      call(c.wasi.path_remove_directory(3, q, m), 'path_remove_directory');
+      call(c.wasi.fd_readdir(3, 0x2000, 256, 0n, Caller.RET), 'fd_readdir');
+    }
+    assert.equal(openFds(), before);
+  } finally {
+    c.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 times.run();
