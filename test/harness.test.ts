@@ -12,9 +12,9 @@ const UVU = join(ROOT, 'node_modules', 'uvu', 'bin.js');
 
 interface Outcome { status: number | null; signal: string | null; out: string }
 
-function runCase(name: string): Outcome {
+function runCase(name: string, timeout = 60_000): Outcome {
   const r = spawnSync(process.execPath, [UVU, join('build', 'test', 'harness_fixtures'), 'cases\\.js$', '--color=false'], {
-    cwd: ROOT, encoding: 'utf8', timeout: 60_000,
+    cwd: ROOT, encoding: 'utf8', timeout,
     env: { ...process.env, HARNESS_CASE: name, WZC_WATCHDOG_GRACE_MS: '500', FORCE_COLOR: '0' },
   });
   return { status: r.status, signal: r.signal, out: `${r.stdout}\n${r.stderr}` };
@@ -70,6 +70,23 @@ harness('a test blocked in a synchronous call is named by the watchdog and the r
   const r = runCase('sync-block');
   assert.is(r.signal, 'SIGKILL', r.out);
   assert.ok(r.out.includes('blocks the thread: blocked the thread past its deadline'), r.out);
+});
+
+// process.exit() waits for every worker thread, and one blocked in a system call (a guest a
+// stop did not reach) never ends: the run must still end, with its failures, not hang.
+harness('a run that missed a deadline ends with status 1 even while a worker thread is blocked in a system call', () => {
+  const r = runCase('blocked-worker', 30_000);
+  assert.is(r.signal, null, `killed after 30 s: the run hung\n${r.out}`);
+  assert.is(r.status, 1, r.out);
+  assert.ok(r.out.includes('leaves a worker blocked in a system call: did not finish within 3000 ms'), r.out);
+});
+
+harness('a passing run that leaves a worker thread blocked in a system call fails once its last suite is done', () => {
+  const r = runCase('blocked-worker-passing', 30_000);
+  assert.is(r.signal, null, `killed after 30 s: the run hung\n${r.out}`);
+  assert.is(r.status, 1, r.out);
+  assert.ok(r.out.includes('still keeps the process alive after 5 s'), r.out);
+  assert.equal(counts(r.out), { total: 1, passed: 1 }, r.out);
 });
 
 harness('a suite that registers no test fails', () => {

@@ -5,8 +5,12 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Sandbox } from '../host/index.js';
+import { Sandbox, errno } from '../host/index.js';
+import * as libc from '../host/native/libc.js';
+import { F } from '../host/native/platform.js';
+import { hostPipe, tcpConnect, tcpListener } from './helpers/fds.js';
 import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli, tempDir } from './helpers/guest.js';
+import { Caller } from './helpers/imports.js';
 
 const EXAMPLES = join(ROOT, 'examples');
 const HELLO = readFileSync(join(EXAMPLES, 'hello.txt'), 'utf8');
@@ -112,6 +116,51 @@ embedding('an instance can be started only once per Sandbox', () => {
     assert.throws(() => sandbox.start(new WebAssembly.Instance(module, sandbox.getImportObject())), /already started/);
   } finally {
     sandbox.close();
+  }
+});
+
+embedding('every host descriptor a sandbox holds is close-on-exec: a child process of the embedder inherits none', () => {
+  // One descriptor of each way one comes into the table: a preopen, path_open of a file and of
+  // a directory, a granted descriptor, an inherited stdout and the description of its own that
+  // fd_fdstat_set_flags(NONBLOCK) gives it over a blocking pipe, a pipe, an accepted socket.
+  const dir = tempDir();
+  const [pr, pw] = hostPipe();
+  const l = tcpListener();
+  const client = tcpConnect(l.port);
+  const c = new Caller({ preopens: { '/': dir }, stdout: pw });
+  try {
+    writeFileSync(join(dir, 'f'), 'x');
+    mkdirSync(join(dir, 'd'));
+    const kinds = new Map<number, string>([[3, 'preopen'], [1, 'stdout']]);
+    const open = (name: string, oflags: number, what: string) => {
+      const [p, n] = c.str(name);
+      assert.is(c.wasi.path_open(3, 0, p, n, oflags, 0x2n /* fd_read */, 0n, 0, Caller.RET), errno.success, name);
+      kinds.set(c.u32(Caller.RET), what);
+    };
+    open('f', 0, 'path_open of a file');
+    open('d', 2 /* DIRECTORY */, 'path_open of a directory');
+    const listener = c.sandbox.grant(l.fd);
+    kinds.set(listener, 'a granted socket');
+    const [r] = c.pipe();
+    kinds.set(r, 'zerocopy.pipe');
+    assert.is(c.wasi.sock_accept(listener, 0, Caller.RET), errno.success);
+    kinds.set(c.u32(Caller.RET), 'sock_accept');
+    const before = c.sandbox.fds.get(1).hostFd;
+    assert.is(c.wasi.fd_fdstat_set_flags(1, 4 /* NONBLOCK */), errno.success);
+    assert.is.not(c.sandbox.fds.get(1).hostFd, before, 'stdout got a description of its own');
+    kinds.set(1, 'stdout reopened for NONBLOCK');
+
+    const host = new Map([...kinds].map(([fd, what]) => [c.sandbox.fds.get(fd).hostFd, what]));
+    for (const [hostFd, what] of host) assert.is(libc.fcntl(hostFd, F.GETFD, 0) & 1 /* FD_CLOEXEC */, 1, `${what}: FD_CLOEXEC`);
+    // The effect itself: what a child process has open.
+    const child = spawnSync('/bin/sh', ['-c', 'ls /proc/self/fd'], { encoding: 'utf8' });
+    assert.is(child.status, 0, child.stderr);
+    const inherited = child.stdout.split('\n').map(Number).filter((fd) => host.has(fd)).map((fd) => host.get(fd));
+    assert.equal(inherited, []);
+  } finally {
+    c.close();
+    for (const fd of [pr, pw, l.fd, client]) libc.close(fd);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -471,6 +471,7 @@ for (const [label, make, refusal] of HOSTS) {
     why.push(...breaches(c, w, new Set([JAIL]), inside));
     console.log(`  race (names): ${show(seen)}, ${why.length} escapes`);
     assert.equal(why, [], 'escaped');
+    assert.equal([...seen.keys()], ops.map(([what]) => what), 'every operation ran (a loop that never ran proves nothing)');
     for (const [what, m] of seen) {
       assert.ok(m.has(refusal), `${what} never met the symlink, so the race proved nothing: ${show(seen)}`);
     }
@@ -509,6 +510,7 @@ for (const [label, make, refusal] of HOSTS) {
     why.push(...breaches(c, w, new Set([JAIL]), inside));
     console.log(`  race (symlink): ${show(seen)}, ${why.length} escapes`);
     assert.equal(why, [], 'escaped');
+    assert.equal([...seen.keys()], ops.map(([what]) => what), 'every operation ran (a loop that never ran proves nothing)');
     for (const [what, m] of seen) {
       if (what === 'unlink link') continue;
       assert.ok((m.get(errno.success) ?? 0) > 0 && m.has(refusal),
@@ -549,6 +551,7 @@ for (const [label, make, refusal] of HOSTS) {
     const why = [...wrong, ...breaches(c, w, new Set([JAIL]))];
     console.log(`  race (..): ${show(seen)}, ${why.length} escapes`);
     assert.equal(why, [], 'escaped');
+    assert.equal([...seen.keys()], ['open', 'open dir'], 'both lookups ran (a loop that never ran proves nothing)');
     for (const m of seen.values()) {
       for (const e of m.keys()) assert.ok([errno.success, errno.noent, errno.again, refusal].includes(e), errnoName[e]);
       assert.ok((m.get(errno.success) ?? 0) > 0 && (m.get(errno.noent) ?? 0) > 0,

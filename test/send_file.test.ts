@@ -9,11 +9,14 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { boundPort, errno, run } from '../host/index.js';
 import { listenOn } from '../host/listen.js';
+import { openFilesLimit } from '../host/limits.js';
 import * as libc from '../host/native/libc.js';
 import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli, tempDir } from './helpers/guest.js';
+import { download, freePort, holdClients, startCli, type HeldClient } from './helpers/clients.js';
+import { tcpConnect } from './helpers/fds.js';
+import { queued } from './helpers/hostile.js';
 import { Caller } from './helpers/imports.js';
-import { holdClients, startCli, type HeldClient } from './helpers/clients.js';
-import { openFilesLimit } from '../host/limits.js';
+import { waitFor } from './helpers/serve.js';
 
 const SERVER = join(GUESTS, 'send_file.wasm');
 
@@ -23,47 +26,15 @@ function pattern(size: number): Buffer {
   return b;
 }
 
-/** Downloads from 127.0.0.1:port; `abortAfter` bytes, then destroys the connection. */
-function fetch(port: number, abortAfter = Infinity): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const c = connect(port, '127.0.0.1');
-    const bufs: Buffer[] = [];
-    let got = 0;
-    c.on('data', (d) => {
-      bufs.push(d);
-      got += d.length;
-      if (got >= abortAfter) { c.destroy(); resolve(Buffer.concat(bufs)); }
-    });
-    // 'close', not 'end': the descriptor is gone by then, which the leak check relies on.
-    c.on('close', () => resolve(Buffer.concat(bufs)));
-    c.on('error', reject);
-  });
-}
-
 /** Runs `clients` downloads, at most `concurrency` at a time. */
 async function many(port: number, clients: number, concurrency: number, check: (b: Buffer) => void): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < clients) {
       next++;
-      check(await fetch(port));
+      check(await download(port));
     }
   }));
-}
-
-/** A blocking connection as a raw descriptor, never read unless asked (a Node socket reads ahead even when paused). */
-function rawConnect(port: number): number {
-  const fd = libc.socket(2 /* AF_INET */, 1 /* SOCK_STREAM */ | 0o2000000 /* CLOEXEC */, 0);
-  const addr = Buffer.alloc(16);
-  addr.writeUInt16LE(2, 0);
-  addr.writeUInt16BE(port, 2);
-  addr.writeUInt32BE(0x7f000001, 4);
-  const r = libc.connect(fd, addr, 16);
-  if (r < 0) {
-    libc.close(fd);
-    throw new Error(`connect: errno ${-r}`);
-  }
-  return fd;
 }
 
 interface Server { port: number; done: Promise<number[]>; close(): void; log: string }
@@ -92,18 +63,6 @@ function serve(data: Buffer, maxClients: number, workers = 1, args: string[] = [
   };
 }
 
-/** Lets exited workers and closed sockets release their descriptors. */
-const settle = () => new Promise((r) => setTimeout(r, 200));
-
-/** A child process and a promise of its exit code, listened for from the start. */
-function spawnCli(args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  return { child, exited, get out() { return out; } };
-}
-
 // ---------------------------------------------------------------------------------------
 const server = suite('the seed server');
 
@@ -111,7 +70,7 @@ server('serves 100 concurrent clients, every byte checked', async () => {
   const data = pattern(1 << 20);
   const s = serve(data, 100);
   try {
-    const got = await Promise.all(Array.from({ length: 100 }, () => fetch(s.port)));
+    const got = await Promise.all(Array.from({ length: 100 }, () => download(s.port)));
     for (const g of got) assert.ok(g.equals(data), `a client got ${g.length} bytes that differ`);
     assert.equal(await s.done, [0]);
     const lines = s.log.trim().split('\n');
@@ -126,7 +85,7 @@ server('clients that disconnect mid-transfer change nothing for the others', asy
   const data = pattern(8 << 20);
   const s = serve(data, 12);
   try {
-    const got = await Promise.all(Array.from({ length: 12 }, (_, i) => fetch(s.port, i % 3 === 0 ? 65536 : Infinity)));
+    const got = await Promise.all(Array.from({ length: 12 }, (_, i) => download(s.port, '127.0.0.1', undefined, i % 3 === 0 ? 65536 : Infinity)));
     got.forEach((g, i) => { if (i % 3 !== 0) assert.ok(g.equals(data), `client ${i} got ${g.length} bytes`); });
     assert.equal(await s.done, [0]);
     assert.ok(s.log.split('\n').filter((l) => / 8388608 bytes in /.test(l)).length >= 8, s.log);
@@ -159,10 +118,11 @@ server('a client that sends a request and reads late still gets every byte (no r
 server('a client that takes nothing for --timeout-ms is closed; the others are served', async () => {
   const data = pattern(64 << 20); // more than loopback's socket buffers hold
   const s = serve(data, 2, 1, ['--timeout-ms', '300']);
-  const stuck = rawConnect(s.port);
+  const stuck = tcpConnect(s.port);
   try {
-    await new Promise((r) => setTimeout(r, 100));
-    const ok = await fetch(s.port);
+    // Client #1: the server has accepted it once it sends it bytes.
+    await waitFor('the first bytes for the stuck client', () => queued(stuck) > 0);
+    const ok = await download(s.port);
     assert.ok(ok.equals(data), `the other client got ${ok.length} bytes`);
     // It ends (--max-clients 2) only once the stuck client's connection is closed; without the
     // timeout it would wait forever, so give up after 20 s rather than hang the suite.
@@ -184,7 +144,7 @@ server('a client that takes nothing for --timeout-ms is closed; the others are s
 server('a client that never closes is let go after --linger-ms once it has every byte', async () => {
   const data = pattern(4096);
   const s = serve(data, 1, 1, ['--linger-ms', '200']);
-  const idle = rawConnect(s.port);
+  const idle = tcpConnect(s.port);
   try {
     const buf = Buffer.alloc(8192);
     let total = 0;
@@ -205,10 +165,9 @@ server('no descriptor is left behind after 10,000 connections', async () => {
   // A first run lets Node set up what it keeps for worker threads, so that only what the
   // runtime itself holds is compared.
   const warm = serve(data, 1);
-  await fetch(warm.port);
+  await download(warm.port);
   await warm.done;
   warm.close();
-  await settle();
   const before = openFds();
   const s = serve(data, 10_000);
   try {
@@ -217,35 +176,34 @@ server('no descriptor is left behind after 10,000 connections', async () => {
   } finally {
     s.close();
   }
-  await settle();
-  assert.equal(openFds(), before);
+  // Leaks are descriptors that appeared and stayed: exited workers release theirs a moment
+  // later, so wait for that, then name any that stayed.
+  const appeared = () => openFds().filter((fd) => !before.includes(fd));
+  await waitFor('the descriptors of the run to be closed', () => appeared().length === 0).catch(() => {});
+  assert.equal(appeared(), []);
 });
 server.run();
 
 // ---------------------------------------------------------------------------------------
 const cli = suite('the command line: send-file, --listen, --workers');
 
-function freePort(): number {
-  const fd = listenOn('127.0.0.1:0');
-  const port = boundPort(fd);
-  closeSync(fd);
-  return port;
-}
-
 for (const signal of ['SIGTERM', 'SIGINT'] as const) cli(`send-file serves the file and stops cleanly on ${signal}, freeing the port`, async () => {
   const port = freePort();
-  const p = spawnCli(['send-file', '--listen', `127.0.0.1:${port}`, '--workers', '2', join(ROOT, 'examples', 'hello.txt')]);
-  await new Promise<void>((resolve) => p.child.stdout.once('data', () => resolve()));
-  const got = await fetch(port);
-  assert.is(got.toString(), readFileSync(join(ROOT, 'examples', 'hello.txt'), 'utf8'));
-  await settle();
-  p.child.kill(signal);
-  assert.is(await p.exited, 0);
-  const out = p.out;
-  assert.match(out, new RegExp(`^serving .*hello\\.txt \\(\\d+ bytes\\) on 127\\.0\\.0\\.1:${port} with 2 workers\\n`));
-  assert.match(out, new RegExp(`curl --http0\\.9 -s -o copy http://127\\.0\\.0\\.1:${port}/ .* nc -d 127\\.0\\.0\\.1 ${port} > copy\\n`));
-  assert.match(out, /client #1 127\.0\.0\.1:\d+: \d+ bytes in /);
-  closeSync(listenOn(`127.0.0.1:${port}`)); // the port is free again
+  const p = startCli(['send-file', '--listen', `127.0.0.1:${port}`, '--workers', '2', join(ROOT, 'examples', 'hello.txt')]);
+  try {
+    await p.waitFor(/stop with Ctrl-C\n/);
+    const got = await download(port);
+    assert.is(got.toString(), readFileSync(join(ROOT, 'examples', 'hello.txt'), 'utf8'));
+    await p.waitFor(/client #1 127\.0\.0\.1:\d+: \d+ bytes in /);
+    p.child.kill(signal);
+    assert.is(await p.exited, 0);
+    const out = p.out;
+    assert.match(out, new RegExp(`^serving .*hello\\.txt \\(\\d+ bytes\\) on 127\\.0\\.0\\.1:${port} with 2 workers\\n`));
+    assert.match(out, new RegExp(`curl --http0\\.9 -s -o copy http://127\\.0\\.0\\.1:${port}/ .* nc -d 127\\.0\\.0\\.1 ${port} > copy\\n`));
+    closeSync(listenOn(`127.0.0.1:${port}`)); // the port is free again
+  } finally {
+    p.kill();
+  }
 });
 
 cli('send-file out of descriptors pauses accepting instead of spinning, and recovers', async () => {
@@ -265,9 +223,8 @@ cli('send-file out of descriptors pauses accepting instead of spinning, and reco
   const holders: number[] = [];
   try {
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    for (let i = 0; i < 150; i++) holders.push(rawConnect(port));
-    await new Promise((r) => setTimeout(r, 500));
-    assert.match(err, /^send_file: accept: mfile; pausing accepts for 100 ms at a time$/m);
+    for (let i = 0; i < 150; i++) holders.push(tcpConnect(port));
+    await waitFor('accept to fail with mfile', () => /^send_file: accept: mfile; pausing accepts for 100 ms at a time$/m.test(err));
     // CPU time over one second, from /proc/PID/stat (utime + stime, in clock ticks of 1/100 s).
     const ticks = () => readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ').slice(11, 13)
       .reduce((a, b) => a + Number(b), 0);
@@ -276,10 +233,9 @@ cli('send-file out of descriptors pauses accepting instead of spinning, and reco
     const used = ticks() - t0;
     assert.ok(used < 50, `the server used ${used / 100} s of CPU in 1 s while out of descriptors`);
     for (const fd of holders.splice(0)) libc.close(fd);
-    await new Promise((r) => setTimeout(r, 500));
-    const got = await fetch(port);
+    await waitFor('the server to accept again', () => /^send_file: accepting again$/m.test(err));
+    const got = await download(port);
     assert.ok(got.equals(data), `after the clients left, a client got ${got.length} bytes`);
-    assert.match(err, /^send_file: accepting again$/m);
     child.kill('SIGTERM');
     assert.is(await exited, 0);
   } finally {
@@ -296,14 +252,6 @@ function socketsOf(pid: number): number {
     try { if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++; } catch { /* closed meanwhile */ }
   }
   return n;
-}
-
-/** Waits, polling every 20 ms, until `cond` holds; after `ms`, throws with what `why` says. */
-async function until(cond: () => boolean, ms: number, why: () => string): Promise<void> {
-  for (const end = Date.now() + ms; !cond();) {
-    if (Date.now() > end) throw new Error(`gave up after ${ms} ms: ${why()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 cli('send-file holds more than 1024 connections at once by default, and still serves a new client', async () => {
@@ -324,11 +272,12 @@ cli('send-file holds more than 1024 connections at once by default, and still se
   try {
     await p.waitFor(/^serving /m);
     held = await holdClients(port, HELD);
-    await until(() => held.every((c) => c.ended), 30_000,
-      () => `${held.filter((c) => c.ended).length} of ${HELD} held clients served; stderr: ${p.err}`);
+    await waitFor(`all ${HELD} held clients served`, () => held.every((c) => c.ended), 30_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${held.filter((c) => c.ended).length} of ${HELD} were; stderr: ${p.err}`);
+    });
     assert.ok(held.every((c) => c.bytes === data.length), 'a held client got a short file');
     assert.ok(socketsOf(p.child.pid!) > HELD, `the server holds ${socketsOf(p.child.pid!)} sockets, not all ${HELD} connections`);
-    const got = await fetch(port);
+    const got = await download(port);
     assert.ok(got.equals(data), `the client after them got ${got.length} bytes`);
     assert.is((p.out.match(/client #\d+ 127\.0\.0\.1:\d+: 1000 bytes in /g) ?? []).length, HELD + 1);
     assert.is(p.err, '', 'the guest ran out of descriptors');
@@ -446,16 +395,17 @@ cli('a C program accepting on descriptor 3 serves a 256 MiB file intact', async 
     for (let i = 0; i < 256; i++) { chunk[0] = i; writeFileSync(fd, chunk); whole.update(chunk); }
     closeSync(fd);
     const port = freePort();
-    const p = spawnCli(['run', '--listen', `127.0.0.1:${port}`, '--dir', `${dir}::/`,
+    const p = startCli(['run', '--listen', `127.0.0.1:${port}`, '--dir', `${dir}::/`,
       join(ROOT, 'test', 'fixtures', 'c', 'serve.wasm'), 'big.bin']);
-    let got: Buffer | null = null;
-    for (let attempt = 0; got === null && attempt < 50; attempt++) {
-      try { got = await fetch(port); } catch { await new Promise((r) => setTimeout(r, 100)); }
+    try {
+      const got = await download(port);
+      assert.is(await p.exited, 0);
+      assert.is(got.length, 256 << 20);
+      assert.is(createHash('sha256').update(got).digest('hex'), whole.digest('hex'));
+      assert.is(p.out, `sent ${256 << 20} bytes\n`);
+    } finally {
+      p.kill();
     }
-    assert.is(await p.exited, 0);
-    assert.is(got!.length, 256 << 20);
-    assert.is(createHash('sha256').update(got!).digest('hex'), whole.digest('hex'));
-    assert.is(p.out, `sent ${256 << 20} bytes\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,11 +5,12 @@
 // notempty 55, perm 63, notcapable 76; filetypes: directory 3, regular file 4, symlink 7.
 import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync,
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync,
   symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUESTS, openFds, runGuest, tempDir } from './helpers/guest.js';
 import { errno } from '../host/index.js';
+import { errnoName, fromLinux } from '../host/sandbox/errno.js';
 import * as libc from '../host/native/libc.js';
 import { hostPipe } from './helpers/fds.js';
 import { Caller } from './helpers/imports.js';
@@ -343,4 +344,81 @@ times('fd_sync and fd_datasync reach the kernel: a pipe is inval and a file succ
   }
 });
 
+times('path calls hold no host descriptor once they return: a thousand lookups later the process holds what it held', () => {
+  // Each lookup opens an O_PATH descriptor (or a directory, for fd_readdir) for the length of
+  // one call. Kept until the sandbox closes, they would let a long-running guest make the host
+  // hold descriptors in proportion to its calls.
+  const dir = tempDir();
+  const c = new Caller({ preopens: { '/': dir } });
+  try {
+    mkdirSync(join(dir, 'd'));
+    writeFileSync(join(dir, 'd', 'f'), 'x');
+    const [p, n] = c.str('d/f');
+    const [q, m] = c.str('d/x', Caller.STR2);
+    const call = (e: number, what: string) => assert.is(e, errno.success, what);
+    call(c.wasi.path_filestat_get(3, 0, p, n, Caller.RET), 'warm-up');
+    const before = openFds();
+    for (let i = 0; i < 250; i++) {
+      call(c.wasi.path_filestat_get(3, 0, p, n, Caller.RET), 'path_filestat_get');
+      call(c.wasi.path_create_directory(3, q, m), 'path_create_directory');
+      call(c.wasi.path_remove_directory(3, q, m), 'path_remove_directory');
+      call(c.wasi.fd_readdir(3, 0x2000, 256, 0n, Caller.RET), 'fd_readdir');
+    }
+    assert.equal(openFds(), before);
+  } finally {
+    c.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 times.run();
+
+// ---------------------------------------------------------------------------------------
+// Offsets, differentially: the same steps on the same kind of file, in the sandbox and natively
+// through lseek(2), pread(2) and pwrite(2). The official test suite covers some of this too, but
+// it is not always present (test/wasi_testsuite.test.ts).
+const offsets = suite('fd_seek, fd_tell, fd_pread and fd_pwrite against Linux');
+
+offsets('every whence, a position before the start, and reads and writes at an offset answer as natively', () => {
+  const dir = tempDir();
+  const [nativePath, guestName] = [join(dir, 'native'), 'guest'];
+  writeFileSync(nativePath, '0123456789');
+  writeFileSync(join(dir, guestName), '0123456789');
+  const nativeFd = openSync(nativePath, 'r+');
+  const c = new Caller({ preopens: { '/': dir } });
+  try {
+    const [p, n] = c.str(guestName);
+    const RIGHTS = 0x2n | 0x4n | 0x20n | 0x40n; // fd_read, fd_seek, fd_tell, fd_write
+    assert.is(c.wasi.path_open(3, 0, p, n, 0, RIGHTS, 0n, 0, Caller.RET), errno.success);
+    const fd = c.u32(Caller.RET);
+    const IOV = 0x200, BUF = 0x400;
+    const native = (r: number) => (r < 0 ? errnoName[fromLinux(-r)] : String(r));
+    const guest = (e: number, value: () => bigint | number) => (e === 0 ? String(value()) : errnoName[e]);
+    const iov = (len: number) => { c.dv.setUint32(IOV, BUF, true); c.dv.setUint32(IOV + 4, len, true); };
+    const steps: [string, () => string, () => string][] = [];
+    for (const [off, whence] of [[3, 0], [2, 1], [-4, 2], [0, 2], [-20, 1], [5, 2], [-1, 0]] as const) {
+      steps.push([`seek ${off} ${['SET', 'CUR', 'END'][whence]}`,
+        () => native(libc.lseek(nativeFd, BigInt(off), whence)),
+        () => guest(c.wasi.fd_seek(fd, BigInt(off), whence, Caller.RET), () => c.dv.getBigUint64(Caller.RET, true))]);
+    }
+    steps.push(['seek 2 SET', () => native(libc.lseek(nativeFd, 2n, 0)),
+      () => guest(c.wasi.fd_seek(fd, 2n, 0, Caller.RET), () => c.dv.getBigUint64(Caller.RET, true))]);
+    const buf = Buffer.alloc(16);
+    steps.push(['pread 4 at 6', () => { const r = libc.pread(nativeFd, buf, 4, 6n); return `${native(r)} ${buf.subarray(0, Math.max(r, 0))}`; },
+      () => { iov(4); return `${guest(c.wasi.fd_pread(fd, IOV, 1, 6n, Caller.RET), () => c.u32(Caller.RET))} ${Buffer.from(c.u8.subarray(BUF, BUF + c.u32(Caller.RET)))}`; }]);
+    steps.push(['pwrite AB at 8', () => native(libc.pwrite(nativeFd, Buffer.from('AB'), 2, 8n)),
+      () => { c.str('AB', BUF); iov(2); return guest(c.wasi.fd_pwrite(fd, IOV, 1, 8n, Caller.RET), () => c.u32(Caller.RET)); }]);
+    steps.push(['tell', () => native(libc.lseek(nativeFd, 0n, 1)),
+      () => guest(c.wasi.fd_tell(fd, Caller.RET), () => c.dv.getBigUint64(Caller.RET, true))]);
+    const differ = steps.map(([what, n, g]) => [what, n(), g()]).filter(([, a, b]) => a !== b);
+    assert.equal(differ, []);
+    assert.is(readFileSync(join(dir, guestName), 'utf8'), readFileSync(nativePath, 'utf8'));
+    assert.is(readFileSync(nativePath, 'utf8'), '01234567AB', 'the native run itself');
+  } finally {
+    c.close();
+    closeSync(nativeFd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+offsets.run();

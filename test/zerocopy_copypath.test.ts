@@ -29,10 +29,12 @@ class Sink {
     return n;
   };
 }
-/** A virtual stdin that yields `text`, then end of input. */
+/** A virtual stdin that yields `text`, then end of input; counts the calls. */
 class Source {
+  calls = 0;
   constructor(private text: string) {}
   read = (into: Uint8Array): number => {
+    this.calls++;
     const b = Buffer.from(this.text);
     const n = Math.min(b.length, into.length);
     into.set(b.subarray(0, n));
@@ -41,13 +43,13 @@ class Source {
   };
 }
 
-interface World { dir: string; c: Caller; sink: Sink }
+interface World { dir: string; c: Caller; sink: Sink; source: Source }
 function world(per = 0, input = ''): World {
   const dir = tempDir('wzc-copy-');
   writeFileSync(join(dir, 'src.txt'), '0123456789abcdefghij');
   writeFileSync(join(dir, 'out.txt'), '');
-  const sink = new Sink(per);
-  return { dir, sink, c: new Caller({ preopens: { '/': dir }, stdin: { read: new Source(input).read }, stdout: { write: sink.write } }) };
+  const sink = new Sink(per), source = new Source(input);
+  return { dir, sink, source, c: new Caller({ preopens: { '/': dir }, stdin: { read: source.read }, stdout: { write: sink.write } }) };
 }
 function withWorld(body: (w: World) => void, per = 0, input = ''): void {
   const w = world(per, input);
@@ -126,6 +128,13 @@ rules('copy_file_range with a virtual stream is inval and takes nothing from it'
   assert.is(result(c, c.zc.copy_file_range(0, 0, fileOut, 0, 4n, 0, RET)), 'inval');
   assert.is(sink.taken, '');
   assert.is(readAll(c, 0), 'input');
+}, 0, 'input'));
+
+rules('copy_file_range from virtual stdin is inval without reading it, as the kernel refuses a pipe unread', () => withWorld(({ c, source }) => {
+  // A read would make the guest wait for input (an interactive stdin) only to be told inval.
+  const fileOut = open(c, 'out.txt', WRITE);
+  assert.is(result(c, c.zc.copy_file_range(0, 0, fileOut, 0, 4n, 0, RET)), 'inval');
+  assert.is(source.calls, 0, 'the stream was read');
 }, 0, 'input'));
 
 rules('an unknown splice flag is inval with a virtual stream, as on a pipe', () => withWorld(({ c }) => {
@@ -222,6 +231,14 @@ short('splice from virtual stdin into virtual stdout keeps the rest for stdin\'s
   assert.is(sink.taken, 'abc');
   assert.is(readAll(c, 0), 'defgh');
 }, 3, 'abcdefgh'));
+
+short('splice from virtual stdin delivers the bytes it kept first to the next splice, then the stream\'s', () => withWorld(({ c, sink }) => {
+  assert.is(result(c, c.zc.splice(0, 0, 1, 0, 100n, 0, RET)), 'success 3');
+  assert.is(result(c, c.zc.splice(0, 0, 1, 0, 100n, 0, RET)), 'success 3');
+  assert.is(result(c, c.zc.splice(0, 0, 1, 0, 100n, 0, RET)), 'success 3');
+  assert.is(sink.taken, 'abcdefghi');
+  assert.is(readAll(c, 0), 'jkl');
+}, 3, 'abcdefghijkl'));
 
 short('bytes from virtual stdin that a full pipe refuses are kept for the next read', () => withWorld(({ c }) => {
   const [, qw] = c.pipe(true);

@@ -1,6 +1,8 @@
 // Suites that misbehave on purpose, one per file name given in HARNESS_CASE, for
 // test/harness.test.ts, which runs each in its own uvu process and reads what it printed.
 // Not matched by npm test's pattern (it ends in .test.js); never run on their own.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { suite } from '../helpers/suite.js';
 
 const which = process.env.HARNESS_CASE;
@@ -42,6 +44,20 @@ if (which === 'passing') {
 } else if (which === 'sync-block') {
   const s = suite('sync-block');
   s('blocks the thread', () => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); }, { timeout: 200 });
+  s.run();
+} else if (which === 'blocked-worker' || which === 'blocked-worker-passing') {
+  // A worker thread blocked in read(2) on a pipe nobody writes, as a guest whose stop did not
+  // reach it: process.exit() would wait for it without end.
+  const s = suite(which);
+  s('leaves a worker blocked in a system call', async () => {
+    const koffi = `require(${JSON.stringify(createRequire(import.meta.url).resolve('koffi'))})`;
+    const w = new Worker(`const libc = ${koffi}.load('libc.so.6');
+      const fds = [0, 0]; libc.func('int pipe(_Out_ int *fds)')(fds);
+      require('node:worker_threads').parentPort.postMessage('blocking');
+      libc.func('long read(int, void *, size_t)')(fds[0], Buffer.alloc(1), 1);`, { eval: true });
+    await new Promise((resolve) => w.once('message', resolve));
+    if (which === 'blocked-worker') await forever();
+  }, { timeout: 3000 });
   s.run();
 } else if (which === 'no-tests') {
   suite('no-tests').run();

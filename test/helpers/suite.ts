@@ -13,12 +13,18 @@
 //   thread in a synchronous call, where no timer can fire, is caught by a watchdog thread that
 //   names it on stderr and kills the process (the run then fails: npm test exits non-zero);
 // - a suite that registers no test, `only` (which would silently skip the rest) and a suite
-//   created but never run are failures.
+//   created but never run are failures;
+// - after the last suite, a run that missed a deadline, or that something still keeps alive,
+//   ends with status 1 at once, even while a worker thread is blocked in a system call (which
+//   process.exit() would wait for without end).
+import koffi from 'koffi';
 import { suite as uvuSuite } from 'uvu';
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 type Ctx = Record<string, any>;
+/** _exit(2): ends the process at once, without joining its threads (see exitNow). */
+const libcExit = koffi.load('libc.so.6').func('void _exit(int)') as (code: number) => void;
 type Handler = (context: any) => unknown;
 
 export interface TestOptions {
@@ -127,14 +133,27 @@ let deadlineMissed = false;
  */
 function finished(): void {
   if (deadlineMissed) {
-    setTimeout(() => { process.exit(1); }, 0);
+    setTimeout(() => { exitNow(1); }, 0);
     return;
   }
   setTimeout(() => {
-    writeSync(2, '\n  FAIL every suite has finished, but something (a socket, a timer, a child process) ' +
-      'still keeps the process alive after 5 s: a test did not clean up\n');
-    process.exit(1);
+    writeSync(2, '\n  FAIL every suite has finished, but something (a socket, a timer, a child process, a worker ' +
+      'thread) still keeps the process alive after 5 s: a test did not clean up\n');
+    exitNow(1);
   }, 5000).unref();
+}
+
+/**
+ * process.exit(), without its wait for worker threads: process.exit() joins every worker, and
+ * one blocked in a system call (a guest whose stop did not reach it) never ends, so the run
+ * would hang after printing its failures until CI's own limit. The exit handlers run as
+ * process.exit() runs them, then _exit(2) ends the process, threads and all.
+ */
+function exitNow(code: number): never {
+  process.exitCode = code;
+  process.emit('exit', code);
+  libcExit(code);
+  throw new Error('_exit returned');
 }
 process.on('exit', () => {
   if (unrun.size === 0) return;
