@@ -300,6 +300,8 @@ cli('send-file --max-fds N bounds the guest: past N descriptors accept answers m
     await p.waitFor(/^serving /m);
     held = await holdClients(port, 20);
     await p.waitFor(/^send_file: accept: mfile; pausing accepts for 100 ms at a time$/m, 10_000, 'err');
+    // A window, not a wait for something: what is shown is that no twelfth client is served,
+    // and an absence can only be watched for a while.
     await new Promise((r) => setTimeout(r, 300));
     // stdio, the listener and the file take 5 of the 16: 11 clients are held, 9 wait.
     assert.is(held.filter((c) => c.ended).length, 11);
