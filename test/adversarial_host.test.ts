@@ -11,7 +11,8 @@ import { AT, O } from '../host/native/platform.js';
 import { PATH_MAX } from '../host/sandbox/memory.js';
 import { Caller } from './helpers/imports.js';
 import { openFds, runCli, tempDir } from './helpers/guest.js';
-import { hostPipe, hostile, hostileFile } from './helpers/hostile.js';
+import { hostile, hostileFile } from './helpers/hostile.js';
+import { hostPipe } from './helpers/fds.js';
 
 const { RET } = Caller;
 const ENAMETOOLONG = 36;

@@ -12,7 +12,8 @@ import * as libc from '../host/native/libc.js';
 import { F, O } from '../host/native/platform.js';
 import { FDFLAGS } from '../host/wasi/abi.js';
 import { CLI, openFds, runCli, tempDir } from './helpers/guest.js';
-import { hostPipe, hostile, hostileFile, queued, waitFor, waitForText } from './helpers/hostile.js';
+import { hostile, hostileFile, queued, waitFor, waitForText } from './helpers/hostile.js';
+import { hostPipe } from './helpers/fds.js';
 import { Caller } from './helpers/imports.js';
 import { data } from './helpers/wat.js';
 import { listenOn } from '../host/listen.js';
@@ -76,7 +77,7 @@ wakes('sock_accept on a listener nobody connects to', async () => {
 
 for (const nonblock of [false, true]) {
   wakes(`fd_write to a stdout pipe nobody reads (${nonblock ? 'non-blocking, as Node makes them' : 'blocking'} on the host)`, async () => {
-    const [r, w] = hostPipe(nonblock);
+    const [r, w] = hostPipe({ nonblock });
     try {
       const results = await stopWhenBlocked(`(call $ready) ${WRITE_FOREVER}`, { stdout: w }, () => queued(r) >= 65536);
       assert.equal(results, [{ status: 143 }]);
@@ -88,7 +89,7 @@ for (const nonblock of [false, true]) {
 }
 
 wakes('one fd_write of 1 MiB to a blocking stdout pipe nobody reads: the kernel waits in it, past every check', async () => {
-  const [r, w] = hostPipe(false);
+  const [r, w] = hostPipe();
   try {
     // The pipe is empty when the call starts, so nothing waits before it: the kernel takes
     // 64 KiB and waits inside writev(2), where only a signal reaches the thread.
@@ -122,7 +123,7 @@ wakes('one sendfile of 8 MiB to a blocking socket whose peer stops reading', asy
 
 wakes('sendfile from a file to a stdout pipe nobody reads', async () => {
   const dir = tempDir('wzc-stop-');
-  const [r, w] = hostPipe(false);
+  const [r, w] = hostPipe();
   const file = join(dir, 'data');
   writeFileSync(file, Buffer.alloc(1 << 20, 'x'));
   const fd = openSync(file, 'r');

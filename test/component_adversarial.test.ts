@@ -24,7 +24,8 @@ import { checkStop, ComponentExit, exitComponent } from '../host/wasi2/host.js';
 import { wasi2Imports } from '../host/wasi2/imports.js';
 import { requestStop } from '../host/sandbox/interrupt.js';
 import { openFds, runCli, tempDir } from './helpers/guest.js';
-import { hostPipe, queued, waitFor, waitForText } from './helpers/hostile.js';
+import { queued, waitFor, waitForText } from './helpers/hostile.js';
+import { hostPipe } from './helpers/fds.js';
 import { data, watBytes } from './helpers/wat.js';
 
 const work = tempDir('wzc-comp-adv-');
@@ -339,7 +340,7 @@ async function stopWhenBlocked(c: Component, options: RunOptions, blocked: () =>
 }
 
 wakes('one fd_write of 1 MiB to a blocking stdout pipe nobody reads: the write waits inside write(2)', async () => {
-  const [r, w] = hostPipe(false);
+  const [r, w] = hostPipe();
   try {
     const c = await component('(call $ready) (drop (call $write (i32.const 1) (i32.const 4096) (i32.const 1048576)))');
     const results = await stopWhenBlocked(c, { stdout: w }, () => queued(r) >= 65536);

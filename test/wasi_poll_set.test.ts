@@ -10,7 +10,7 @@ import * as libc from '../host/native/libc.js';
 import { errno } from '../host/index.js';
 import { openFds } from './helpers/guest.js';
 import { Caller } from './helpers/imports.js';
-import { hostPipe } from './helpers/hostile.js';
+import { hostPipe } from './helpers/fds.js';
 import { FdEntry, FdTable } from '../host/sandbox/fd_table.js';
 import { WasiError } from '../host/sandbox/errno.js';
 import { FDFLAGS } from '../host/wasi/abi.js';
@@ -228,7 +228,7 @@ between('a descriptor epoll refuses (/dev/null has no poll) is always ready, as 
 between('a shared description reopened as the guest\'s own (NONBLOCK), then closed, is badf: never the shared one\'s readiness', () => {
   // The host keeps its end of the pipe, so the shared description outlives the guest's
   // descriptor, in epoll too unless the replaced entry left the set.
-  const [r, w] = hostPipe(false);
+  const [r, w] = hostPipe();
   const c = new Caller();
   try {
     const g = c.sandbox.grant(r);

@@ -2,10 +2,11 @@
 // prelude of imports and small helpers. Memory layout: 0..15 an iovec and a result, 16..23 a
 // pipe's two descriptors, 64..127 an fdstat, 256.. the strings, 4096.. a buffer of 64 KiB.
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as libc from '../../host/native/libc.js';
-import { O } from '../../host/native/platform.js';
+import { waitFor } from './wait.js';
 import { data, wat, watFile } from './wat.js';
+
+export { waitFor };
 
 const PRELUDE = `
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -42,18 +43,10 @@ export const hostile = (body: string, extra = '', memory?: string): WebAssembly.
 export const hostileFile = (dir: string, name: string, body: string, extra = '', memory?: string): string =>
   watFile(dir, name, source(body, extra, memory));
 
-/** Waits (polling, with a deadline) until `cond` holds. */
-export async function waitFor(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what} after ${ms} ms`);
-    await sleep(10);
-  }
-}
-
 /** Waits until the file at `path` contains `text`. */
-export const waitForText = (path: string, text: string, ms?: number): Promise<void> =>
-  waitFor(`"${text.trim()}" in ${path}`, () => readFileSync(path, 'utf8').includes(text), ms);
+export const waitForText = async (path: string, text: string, ms?: number): Promise<void> => {
+  await waitFor(`"${text.trim()}" in ${path}`, () => readFileSync(path, 'utf8').includes(text), ms);
+};
 
 /** Bytes queued in a pipe, read through any descriptor of it (FIONREAD). */
 export function queued(hostFd: number): number {
@@ -62,10 +55,3 @@ export function queued(hostFd: number): number {
   return n.readInt32LE(0);
 }
 
-/** A host pipe [read, write], close-on-exec, optionally non-blocking at both ends. */
-export function hostPipe(nonblock = false): [number, number] {
-  const fds = new Int32Array(2);
-  const r = libc.pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | (nonblock ? O.NONBLOCK : 0));
-  if (r < 0) throw new Error(`pipe2: errno ${-r}`);
-  return [fds[0], fds[1]];
-}

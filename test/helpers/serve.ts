@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import { startServer, type ServeOptions, type Server } from '../../host/serve.js';
 import { tempDir } from './guest.js';
 
+export { waitFor } from './wait.js';
+
 /** A docroot entry: file contents, or { symlink: target }, or { dir: true }. */
 export type Entry = string | Buffer | { symlink: string } | { dir: true };
 
@@ -68,17 +70,6 @@ export function startTestServer(entries: Record<string, Entry> = {}, options: Se
       rmSync(tmp, { recursive: true, force: true });
     },
   };
-}
-
-/** Waits until `check()` returns a truthy value (returned), or fails after `ms`. */
-export async function waitFor<T>(what: string, check: () => T, ms = 5000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Whether a program is on PATH (curl, nginx, ...), for tests that need one. */
