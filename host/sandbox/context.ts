@@ -61,6 +61,21 @@ export function wasmTrap(): WebAssembly.RuntimeError {
 }
 
 /**
+ * A fresh trap re-dressed as an exit: `prototype` (ProcExit's, or a component's exit's), the
+ * exit code, and "exit N" as its message. The object stays the trap V8 made, so it stays
+ * uncatchable by the guest whatever it now looks like in JavaScript.
+ */
+export function exitTrap(prototype: object, code: number): unknown {
+  const trap = wasmTrap();
+  Object.setPrototypeOf(trap, prototype);
+  Object.defineProperties(trap, {
+    code: { value: code, enumerable: true },
+    message: { value: `exit ${code}`, configurable: true },
+  });
+  return trap;
+}
+
+/**
  * Thrown to end the guest: by proc_exit, proc_raise and a stop. It must unwind the guest
  * whatever the guest does, and a JavaScript exception does not: with the exception-handling
  * proposal a guest's `catch_all` catches anything an import throws. A trap raised by wasm
@@ -74,13 +89,7 @@ export class ProcExit {
   declare readonly message: string;
 
   constructor(code: number) {
-    const trap = wasmTrap();
-    Object.setPrototypeOf(trap, new.target.prototype);
-    Object.defineProperties(trap, {
-      code: { value: code, enumerable: true },
-      message: { value: `exit ${code}`, configurable: true },
-    });
-    return trap as unknown as ProcExit;
+    return exitTrap(new.target.prototype, code) as ProcExit;
   }
 
   toString(): string {

@@ -1,7 +1,7 @@
 // What every WASI 0.2 import of one component instance works on: the sandbox's Context (the
 // same descriptor table, arguments, environment and stop flag as preview1), plus the ways a
 // component ends.
-import { wasmTrap, type Context } from '../sandbox/context.js';
+import { exitTrap, wasmTrap, type Context } from '../sandbox/context.js';
 
 /**
  * Ends the component: wasi:cli/exit, exit-with-code, or a stop asked by the host (128 +
@@ -15,13 +15,7 @@ export class ComponentExit {
   declare readonly message: string;
 
   constructor(code: number) {
-    const trap = wasmTrap();
-    Object.setPrototypeOf(trap, new.target.prototype);
-    Object.defineProperties(trap, {
-      code: { value: code, enumerable: true },
-      message: { value: `exit ${code}`, configurable: true },
-    });
-    return trap as unknown as ComponentExit;
+    return exitTrap(new.target.prototype, code) as ComponentExit;
   }
 }
 Object.setPrototypeOf(ComponentExit.prototype, Error.prototype);
