@@ -13,6 +13,7 @@ import { boundPort, listenOn } from '../host/listen.js';
 import * as libc from '../host/native/libc.js';
 import { F, O } from '../host/native/platform.js';
 import { GUESTS, ROOT, loadGuest, openFds, runGuest, tempDir } from './helpers/guest.js';
+import { fullListener } from './helpers/fds.js';
 import { Caller } from './helpers/imports.js';
 
 const SCRIPT = join(GUESTS, 'sock_script.wasm');
@@ -216,18 +217,9 @@ socket('the SDK connects, sends, and says notcapable and connrefused by errno', 
 });
 
 socket('a blocking connect that never completes still ends when the guest is stopped', async () => {
-  // A listener whose accept queue is full (backlog 0, one connection queued and never
-  // accepted): Linux drops further SYNs (tcp_conn_request), so connect(2) waits for minutes.
-  const l = libc.socket(2, 1 | O.CLOEXEC, 0);
-  const addr = Buffer.alloc(16);
-  addr.writeUInt16LE(2, 0);
-  addr.set([127, 0, 0, 1], 4);
-  assert.is(libc.bind_(l, addr, 16), 0);
-  assert.is(libc.listen(l, 0), 0);
-  const text = `127.0.0.1:${boundPort(l)}`;
-  const filler = libc.socket(2, 1 | O.CLOEXEC | O.NONBLOCK, 0);
-  addr.writeUInt16BE(boundPort(l), 2);
-  libc.connect(filler, addr, 16);
+  // A listener whose accept queue is full: connect(2) to it waits for minutes.
+  const { fd: l, port, filler } = fullListener();
+  const text = `127.0.0.1:${port}`;
   const dir = tempDir('wzc-conn-');
   const out = join(dir, 'out');
   const outFd = openSync(out, 'w');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { proxy, type ProxyOptions } from '../host/index.js';
 import { boundPort, listenOn } from '../host/listen.js';
 import * as libc from '../host/native/libc.js';
-import { O } from '../host/native/platform.js';
+import { fullListener } from './helpers/fds.js';
 import { CLI, GUESTS, openFds, runCli, tempDir } from './helpers/guest.js';
 
 const GiB = 1 << 30;
@@ -386,19 +386,10 @@ failures('a client that resets: the upstream connection is closed too', async ()
 });
 
 failures('an upstream that never answers is given up after the connect timeout', async () => {
-  // A listener whose accept queue is full (backlog 0, one connection queued): Linux drops the
-  // proxy's SYNs, so its connect never completes.
-  const l = libc.socket(2, 1 | O.CLOEXEC, 0);
-  const addr = Buffer.alloc(16);
-  addr.writeUInt16LE(2, 0);
-  addr.set([127, 0, 0, 1], 4);
-  assert.is(libc.bind_(l, addr, 16), 0);
-  assert.is(libc.listen(l, 0), 0);
-  addr.writeUInt16BE(boundPort(l), 2);
-  const filler = libc.socket(2, 1 | O.CLOEXEC | O.NONBLOCK, 0);
-  libc.connect(filler, addr, 16);
+  // A listener whose accept queue is full: the proxy's connect never completes.
+  const { fd: l, port, filler } = fullListener();
   await sleep(100);
-  const p = startProxy({ to: `127.0.0.1:${boundPort(l)}`, maxClients: 1, connectTimeoutMs: 300 });
+  const p = startProxy({ to: `127.0.0.1:${port}`, maxClients: 1, connectTimeoutMs: 300 });
   try {
     const t0 = Date.now();
     const { data } = await collect(dial(p.port));

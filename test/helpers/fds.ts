@@ -60,6 +60,26 @@ export function tcpListener(backlog = 8): { fd: number; port: number } {
 }
 
 /**
+ * A listener on 127.0.0.1 whose accept queue is full: backlog 0 and one connection (`filler`,
+ * non-blocking, never accepted) queued on it. Linux then drops further SYNs
+ * (tcp_conn_request), so a connect(2) to `port` neither completes nor fails for minutes.
+ */
+export function fullListener(): { fd: number; port: number; filler: number } {
+  const { fd, port } = tcpListener(0);
+  const filler = libc.socket(AF_INET, SOCK_STREAM | O.CLOEXEC | O.NONBLOCK, 0);
+  if (filler < 0) {
+    libc.close(fd);
+    throw new Error(`socket: ${libc.strerror(-filler)}`);
+  }
+  const addr = Buffer.alloc(16);
+  addr.writeUInt16LE(AF_INET, 0);
+  addr.writeUInt16BE(port, 2);
+  addr.writeUInt32BE(0x7f000001, 4);
+  libc.connect(filler, addr, 16); // EINPROGRESS: the handshake completes into the queue
+  return { fd, port, filler };
+}
+
+/**
  * A blocking TCP connection to 127.0.0.1:port, as a raw descriptor that nothing reads unless
  * asked (a Node socket reads ahead even when paused). Loopback completes the handshake
  * without an accept.
