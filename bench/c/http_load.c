@@ -24,16 +24,11 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "client.h"
 
 static struct sockaddr_in server;
 static char request[1024];
 static size_t request_len;
-
-static long long now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
 
 static int open_conn(void) {
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -80,9 +75,8 @@ static long long head_length(const char *head) {
 
 static int once(const char *path, long long expected) {
   static char buf[16384];
-  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), p[2];
-  if (devnull < 0 || pipe2(p, O_CLOEXEC)) return perror("http_load: setup"), 1;
-  fcntl(p[1], F_SETPIPE_SZ, 1 << 20); /* fewer, larger steps; ignored if not permitted */
+  int devnull, p[2];
+  if (devnull_pipe(p, &devnull)) return perror("http_load: setup"), 1;
   long long t0 = now_ns();
   int s = open_conn();
   if (s < 0) return perror("http_load: connect"), 1;
@@ -94,17 +88,7 @@ static int once(const char *path, long long expected) {
   long long length = head_length(buf);
   if (length != expected) return fprintf(stderr, "http_load: %.*s\n", (int)head, buf), 1;
   long long total = (long long)have - head;
-  for (;;) {
-    ssize_t r = splice(s, NULL, p[1], NULL, 1 << 20, SPLICE_F_MOVE);
-    if (r < 0) return perror("http_load: splice"), 1;
-    if (r == 0) break;
-    total += r;
-    while (r > 0) {
-      ssize_t w = splice(p[0], NULL, devnull, NULL, (size_t)r, SPLICE_F_MOVE);
-      if (w <= 0) return perror("http_load: splice to /dev/null"), 1;
-      r -= w;
-    }
-  }
+  if (drain("http_load", s, p, devnull, &total)) return 1;
   long long t1 = now_ns();
   close(s);
   printf("%lld %lld\n", total, t1 - t0);

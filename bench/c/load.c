@@ -37,14 +37,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "client.h"
 
 static struct sockaddr_in server;
-
-static long long now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
 
 static int open_conn(int nonblock) {
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
@@ -57,23 +52,12 @@ static int open_conn(int nonblock) {
 }
 
 static int once(long long expected) {
-  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), p[2];
-  if (devnull < 0 || pipe2(p, O_CLOEXEC)) return perror("load: setup"), 1;
-  fcntl(p[1], F_SETPIPE_SZ, 1 << 20); /* fewer, larger steps; ignored if not permitted */
+  int devnull, p[2];
+  if (devnull_pipe(p, &devnull)) return perror("load: setup"), 1;
   long long t0 = now_ns(), total = 0;
   int s = open_conn(0);
   if (s < 0) return perror("load: connect"), 1;
-  for (;;) {
-    ssize_t r = splice(s, NULL, p[1], NULL, 1 << 20, SPLICE_F_MOVE);
-    if (r < 0) return perror("load: splice"), 1;
-    if (r == 0) break;
-    total += r;
-    while (r > 0) {
-      ssize_t w = splice(p[0], NULL, devnull, NULL, (size_t)r, SPLICE_F_MOVE);
-      if (w <= 0) return perror("load: splice to /dev/null"), 1;
-      r -= w;
-    }
-  }
+  if (drain("load", s, p, devnull, &total)) return 1;
   long long t1 = now_ns();
   close(s);
   printf("%lld %lld\n", total, t1 - t0);
