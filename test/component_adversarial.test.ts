@@ -24,7 +24,7 @@ import { checkStop, ComponentExit, exitComponent } from '../host/wasi2/host.js';
 import { wasi2Imports } from '../host/wasi2/imports.js';
 import { requestStop } from '../host/sandbox/interrupt.js';
 import { openFds, runCli, tempDir } from './helpers/guest.js';
-import { queued, waitFor, waitForText } from './helpers/hostile.js';
+import { assertStackExhaustedAtCli, queued, waitFor, waitForText } from './helpers/hostile.js';
 import { hostPipe } from './helpers/fds.js';
 import { data, watBytes } from './helpers/wat.js';
 
@@ -298,12 +298,7 @@ stack('under the CLI it is one line and status 134, in this thread and in a work
   const env = process.env.WASM_ZEROCOPY_CACHE;
   process.env.WASM_ZEROCOPY_CACHE = cache;
   try {
-    const r = runCli(['run', path]);
-    assert.is(r.status, 134, r.stderr);
-    assert.is(r.stderr, `wasm-zerocopy: ${path}: trap: call stack exhausted\n`);
-    const w = runCli(['run', '--workers', '1', path]);
-    assert.is(w.status, 134, w.stderr);
-    assert.is(w.stderr, 'wasm-zerocopy: worker 1: trap: call stack exhausted\n');
+    assertStackExhaustedAtCli(path);
   } finally {
     if (env === undefined) delete process.env.WASM_ZEROCOPY_CACHE;
     else process.env.WASM_ZEROCOPY_CACHE = env;

@@ -2,6 +2,8 @@
 // prelude of imports and small helpers. Memory layout: 0..15 an iovec and a result, 16..23 a
 // pipe's two descriptors, 64..127 an fdstat, 256.. the strings, 4096.. a buffer of 64 KiB.
 import { readFileSync } from 'node:fs';
+import * as assert from 'uvu/assert';
+import { runCli } from './guest.js';
 import * as libc from '../../host/native/libc.js';
 import { waitFor } from './wait.js';
 import { data, wat, watFile } from './wat.js';
@@ -55,3 +57,16 @@ export function queued(hostFd: number): number {
   return n.readInt32LE(0);
 }
 
+
+/**
+ * A guest whose recursion exhausts the call stack, run under the CLI in this thread and in a
+ * worker: each run prints exactly one line and exits 134 (128 + SIGABRT, as a native crash).
+ */
+export function assertStackExhaustedAtCli(path: string): void {
+  const r = runCli(['run', path]);
+  assert.is(r.status, 134, r.stderr);
+  assert.is(r.stderr, `wasm-zerocopy: ${path}: trap: call stack exhausted\n`);
+  const w = runCli(['run', '--workers', '1', path]);
+  assert.is(w.status, 134, w.stderr);
+  assert.is(w.stderr, 'wasm-zerocopy: worker 1: trap: call stack exhausted\n');
+}
