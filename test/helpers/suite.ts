@@ -71,7 +71,7 @@ for (;;) {
   if (d > 0 && Date.now() > d + workerData.grace) {
     const what = Buffer.from(name.slice(0, nameLen[0])).toString('utf8');
     writeSync(2, '\\n  FAIL ' + what + ': blocked the thread past its deadline by more than ' +
-      workerData.grace / 1000 + ' s (a synchronous call that never returned); killing the test process\\n');
+      workerData.grace / 1000 + ' s (its event loop never ran again: a call that never returned, or a loop that never yields); killing the test process\\n');
     process.kill(process.pid, 'SIGKILL');
   }
 }`;
