@@ -54,7 +54,10 @@ export interface SandboxOptions {
    * here; any other address is `notcapable` and no packet leaves. None by default.
    */
   connect?: readonly string[];
-  /** Host descriptors to hand the guest (duplicated) right after the listeners, before preopens. */
+  /**
+   * Host descriptors to hand the guest (duplicated) right after the listeners, before preopens;
+   * fd_prestat_get passes over them as over listeners (docs/ABI.md, "Listeners, grants and preopens").
+   */
   grant?: readonly number[];
   /**
    * A shared flag another thread may set to a signal number to stop the guest at its next
@@ -117,7 +120,11 @@ export class Sandbox {
       this.addStdio(1, options.stdout === undefined ? 1 : options.stdout);
       this.addStdio(2, options.stderr === undefined ? 2 : options.stderr);
       for (const l of listen) this.addListener(l);
-      for (const hostFd of options.grant ?? []) this.give(shared(this.fds.adopt(dupCloexec(hostFd))), 3);
+      for (const hostFd of options.grant ?? []) {
+        const e = shared(this.fds.adopt(dupCloexec(hostFd)));
+        e.granted = true;
+        this.give(e, 3);
+      }
       for (const [guest, host] of Object.entries(options.preopens ?? {})) this.preopen(guest, host);
       // Last, so that the numbering of everything else is as without it.
       if (options.stopNotice !== undefined) env.push(`STOP_FD=${this.give(this.fds.adopt(dupCloexec(options.stopNotice)), 3)}`);

@@ -1,19 +1,21 @@
 // Listeners beside preopens (issue 8, item 1): LISTEN_FDS puts listeners at 3.., before the
 // --dir preopens, and wasi-libc finds preopens by asking fd_prestat_get from 3 up to the first
 // badf. A listener answers success with a type that is not `dir` (our extension, docs/ABI.md),
-// so libc skips it and open()/fopen() reach the directories after it.
+// so libc skips it and open()/fopen() reach the directories after it. So does a descriptor the
+// embedding API grants before the preopens.
 import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { download } from './helpers/clients.js';
 import { join } from 'node:path';
-import { boundPort, errno } from '../host/index.js';
+import { boundPort, errno, errnoName, run } from '../host/index.js';
 import { listenOn } from '../host/listen.js';
 import { closeSync } from 'node:fs';
 import { CLI, ROOT, tempDir } from './helpers/guest.js';
 import { Caller } from './helpers/imports.js';
+import { hostPipe } from './helpers/fds.js';
 
 const SERVE = join(ROOT, 'test', 'fixtures', 'c', 'serve.wasm');
 
@@ -55,6 +57,27 @@ prestat('an accepted connection answers badf', async () => {
     closeSync(listener);
   }
 });
+prestat('a descriptor granted before the preopens is passed over as a listener is; one granted later answers badf', () => {
+  const dir = tempDir();
+  const [r, w] = hostPipe();
+  const c = new Caller({ listen: ['127.0.0.1:0'], grant: [r], preopens: { '/data': dir } });
+  try {
+    // [descriptor, fd_prestat_get, its type, fd_prestat_dir_name]: listener, grant, directory.
+    const table: [number, string, number, string][] = [[3, 'success', 1, 'notdir'], [4, 'success', 1, 'notdir'], [5, 'success', 0, 'success']];
+    for (const [fd, status, type, name] of table) {
+      assert.is(errnoName[c.wasi.fd_prestat_get(fd, Caller.RET)], status, `fd_prestat_get(${fd})`);
+      assert.is(c.u8[Caller.RET], type, `the preopen type of ${fd}`);
+      assert.is(errnoName[c.wasi.fd_prestat_dir_name(fd, Caller.STR, 64)], name, `fd_prestat_dir_name(${fd})`);
+    }
+    const later = c.sandbox.grant(w); // the lowest free number (Caller has no stdin: 0)
+    assert.is(c.wasi.fd_prestat_get(later, Caller.RET), errno.badf);
+  } finally {
+    c.close();
+    closeSync(r);
+    closeSync(w);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 prestat.run();
 
 // ---------------------------------------------------------------------------------------
@@ -81,6 +104,26 @@ cguest('under --workers 2, each worker fopen()s the file from its --dir for ever
     assert.is(out, `sent ${text.length} bytes\n`.repeat(6));
   } finally {
     child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+cguest('with a descriptor granted between the listener and the --dir, fopen() still finds the directory', async () => {
+  const dir = tempDir();
+  const text = 'served beside a listener and a grant\n';
+  writeFileSync(join(dir, 'page.txt'), text);
+  const listener = listenOn('127.0.0.1:0');
+  const [r, w] = hostPipe();
+  const running = run(new WebAssembly.Module(readFileSync(SERVE)), {
+    listen: [listener], grant: [r], preopens: { '/': dir }, args: ['serve', '/page.txt', '1'], stdout: null, stderr: null,
+  });
+  try {
+    assert.is((await download(boundPort(listener))).toString(), text);
+    assert.equal(await running, [0]);
+  } finally {
+    await running.stop();
+    closeSync(listener);
+    closeSync(r);
+    closeSync(w);
     rmSync(dir, { recursive: true, force: true });
   }
 });

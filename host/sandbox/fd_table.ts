@@ -53,6 +53,12 @@ export class FdEntry {
    * it where no table is at hand (the copying path of either ABI).
    */
   watcher: TableObserver | null = null;
+  /**
+   * Handed to the guest by the host before it ran, ahead of the preopens (SandboxOptions.grant):
+   * fd_prestat_get answers it as it answers a listener, so that wasi-libc's scan for preopens
+   * passes over it (docs/ABI.md, "Listeners, grants and preopens").
+   */
+  granted = false;
   constructor(
     /**
      * The host descriptor this entry owns, or -1 for a virtual file. Set once, by whoever

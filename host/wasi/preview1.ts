@@ -8,6 +8,7 @@ import type { Context } from '../sandbox/context.js';
 import { ProcExit } from '../sandbox/context.js';
 import { encodeUtf8 } from '../sandbox/memory.js';
 import { FILETYPE, R, rightsFrom } from '../sandbox/rights.js';
+import type { FdEntry } from '../sandbox/fd_table.js';
 import { isListening } from '../listen.js';
 import { CLOCK, FDSTAT, PRESTAT, PREOPENTYPE_DIR } from './abi.js';
 import * as fd from './fd.js';
@@ -21,8 +22,11 @@ import { writeFilestat } from './stat.js';
 import { guard, type Imports } from './guard.js';
 
 const timespec = Buffer.alloc(16);
-/** fd_prestat_get's tag for a listener: not in the witx (whose `preopentype` has only `dir`, 0). */
+/** fd_prestat_get's tag for a listener or a grant: not in the witx (whose `preopentype` has only `dir`, 0). */
 export const PREOPENTYPE_LISTENER = 1;
+/** A listener, or a descriptor the host granted before the preopens: passed over by a preopen scan. */
+const beforePreopens = (e: FdEntry): boolean =>
+  e.granted || (e.filetype === FILETYPE.SOCKET_STREAM && isListening(e.hostFd));
 
 function clockNs(read: typeof libc.clock_gettime, id: number): bigint {
   // clockid is a u32 that arrives as a signed i32: unsigned here, or a negative id would reach
@@ -162,11 +166,11 @@ export function preview1(ctx: Context): Imports {
     fd_prestat_get: (f: number, ret: number) => {
       mem.check(ret, PRESTAT.SIZE);
       const e = ctx.fds.get(f);
-      // A listener (at 3.., before the preopens, as LISTEN_FDS has it) answers success with a
-      // type that is not `dir`: wasi-libc and Go scan fd_prestat_get from 3 up to the first
-      // badf and skip other types, so the preopens after the listeners stay visible to open().
-      // Our extension, docs/ABI.md "Listeners and preopens".
-      const listener = e.preopen === null && e.filetype === FILETYPE.SOCKET_STREAM && isListening(e.hostFd);
+      // A listener or a grant (at 3.., before the preopens, as LISTEN_FDS has it) answers
+      // success with a type that is not `dir`: wasi-libc and Go scan fd_prestat_get from 3 up
+      // to the first badf and skip other types, so the preopens after them stay visible to
+      // open(). Our extension, docs/ABI.md "Listeners, grants and preopens".
+      const listener = e.preopen === null && beforePreopens(e);
       if (e.preopen === null && !listener) fail(errno.badf);
       mem.bytes(ret, PRESTAT.SIZE).fill(0);
       mem.setU8(ret + PRESTAT.TAG, listener ? PREOPENTYPE_LISTENER : PREOPENTYPE_DIR);
@@ -174,7 +178,7 @@ export function preview1(ctx: Context): Imports {
     },
     fd_prestat_dir_name: (f: number, buf: number, len: number) => {
       const e = ctx.fds.get(f);
-      if (e.preopen === null) fail(e.filetype === FILETYPE.SOCKET_STREAM && isListening(e.hostFd) ? errno.notdir : errno.badf);
+      if (e.preopen === null) fail(beforePreopens(e) ? errno.notdir : errno.badf);
       const name = encodeUtf8(e.preopen);
       if ((len >>> 0) < name.length) fail(errno.nametoolong);
       mem.write(buf, name);
