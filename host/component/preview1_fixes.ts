@@ -18,7 +18,9 @@ import { loadBinaryen } from './jco.js';
 const PREVIEW1 = 'wasi_snapshot_preview1';
 /** The calls whose iovec count is their third parameter, all (fd, iovs, iovs_len, ...) -> errno. */
 const EMPTY_IOVECS = new Set(['fd_read', 'fd_write', 'fd_pread', 'fd_pwrite']);
-const CHECK = 'fd_renumber';
+/** Checks a descriptor and changes nothing: fd_renumber(fd, fd), as dup2(fd, fd). */
+export const CHECK_DESCRIPTOR = 'fd_renumber';
+const CHECK = CHECK_DESCRIPTOR;
 
 /** Whether `fixPreview1Module` would change anything in a module with these imports. */
 export function needsFixes(imports: readonly Import[]): boolean {
@@ -54,11 +56,7 @@ function checkEmptyIovecs(b: Binaryen, m: Module): void {
   const targets = [...EMPTY_IOVECS].filter((n) => imported.has(n));
   if (targets.length === 0) return;
   const i32 = b.i32;
-  let check = imported.get(CHECK)?.name;
-  if (check === undefined) {
-    check = uniqueName(m, `wasm-zerocopy:${CHECK}`);
-    m.addFunctionImport(check, PREVIEW1, CHECK, b.createType([i32, i32]), i32);
-  }
+  const check = preview1Import(b, m, CHECK, [i32, i32], i32);
   for (const base of targets) {
     const f = imported.get(base)!;
     const params = b.expandType(f.params);
@@ -80,8 +78,20 @@ function checkEmptyIovecs(b: Binaryen, m: Module): void {
   }
 }
 
-function uniqueName(m: Module, base: string): string {
+/** A name no function of the module has yet (or nothing `taken` names). */
+export function uniqueName(m: Module, base: string, taken: (name: string) => number = (n) => m.getFunction(n)): string {
   let name = base;
-  for (let n = 1; m.getFunction(name) !== 0; n++) name = `${base}.${n}`;
+  for (let n = 1; taken(name) !== 0; n++) name = `${base}.${n}`;
+  return name;
+}
+
+/** The internal name of the module's import of preview1's `base`, imported now if it was not. */
+export function preview1Import(b: Binaryen, m: Module, base: string, params: number[], result: number): string {
+  for (let i = 0; i < m.getNumFunctions(); i++) {
+    const f = b.getFunctionInfo(m.getFunctionByIndex(i));
+    if (f.module === PREVIEW1 && f.base === base) return f.name;
+  }
+  const name = uniqueName(m, `wasm-zerocopy:${base}`);
+  m.addFunctionImport(name, PREVIEW1, base, b.createType(params), result);
   return name;
 }
