@@ -68,9 +68,23 @@ export function wrapPreview1Calls(b: Binaryen, m: Module, shiftPtr: string): voi
           m.return(m.local.get(locals.e, i32))),
         m.local.set(locals.p, translated(0)),
         ...loop(b, m, locals.i, m.i32.load(0, 4, m.i32.const(SCRATCH)), (at) => {
-          // argv[i] -= SHIFT, where the adapter wrote argv (4 * i bytes into it)
+          // argv[i] -= SHIFT, where the adapter wrote argv (4 * i bytes into it). An empty
+          // string comes out of jco's glue at address 1 (its utf8Encode answers 1 for "" and
+          // calls no realloc), where the adapter then writes the NUL: in the adapter's pages.
+          // It gets the buffer's last byte instead, set to NUL: the buffer is as long as
+          // args_sizes_get said, one byte a string more than the strings, and the adapter
+          // writes the others from its start, so an empty string leaves its byte at the end.
           const slot = () => m.i32.add(m.local.get(locals.p, i32), m.i32.shl(at(), m.i32.const(2)));
-          return [m.i32.store(0, 4, slot(), m.i32.sub(m.i32.load(0, 4, slot()), m.i32.const(SHIFT)))];
+          const last = (base: number) => m.i32.add(base, m.i32.sub(m.i32.load(0, 4, m.i32.const(SCRATCH + 4)), m.i32.const(1)));
+          return [
+            m.local.set(locals.e, m.i32.load(0, 4, slot())),
+            m.if(m.i32.lt_u(m.local.get(locals.e, i32), m.i32.const(SHIFT)),
+              m.block(null, [
+                m.i32.store8(0, 1, last(translated(1)), m.i32.const(0)),
+                m.i32.store(0, 4, slot(), last(get(1))),
+              ]),
+              m.i32.store(0, 4, slot(), m.i32.sub(m.local.get(locals.e, i32), m.i32.const(SHIFT)))),
+          ];
         }),
         m.return(m.i32.const(0)),
       );
