@@ -131,7 +131,7 @@ rewrite('is the module unchanged when it exports a realloc, and otherwise export
       (func (export "${name}") (param i32 i32 i32 i32) (result i32) (i32.const 0)) (func (export "_start")))`);
     assert.equal(await shiftMemory(own), own, name);
   }
-  const shifted = new WebAssembly.Module(await shiftMemory(command('2 7', '')));
+  const shifted = new WebAssembly.Module(new Uint8Array(await shiftMemory(command('2 7', ''))));
   assert.ok(WebAssembly.Module.exports(shifted).some((e) => e.name === 'cabi_realloc_adapter'));
   const memory = new WebAssembly.Instance(shifted, stubs(shifted)).exports.memory as WebAssembly.Memory;
   assert.is(memory.buffer.byteLength, (2 + SHIFT_PAGES) * 65536);
@@ -145,7 +145,7 @@ function stubs(module: WebAssembly.Module): WebAssembly.Imports {
 }
 
 rewrite('cabi_realloc_adapter bump-allocates aligned blocks below the scratch area, above 0, and traps when they run out', async () => {
-  const shifted = new WebAssembly.Module(await shiftMemory(command('1', '')));
+  const shifted = new WebAssembly.Module(new Uint8Array(await shiftMemory(command('1', ''))));
   const realloc = new WebAssembly.Instance(shifted, stubs(shifted)).exports.cabi_realloc_adapter as (...a: number[]) => number;
   const state = realloc(0, 0, 8, 65536);
   assert.ok(state > 0 && state % 8 === 0, `state at ${state}`);
