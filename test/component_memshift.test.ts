@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { componentize } from '../host/component/componentize.js';
 import { loadComponent } from '../host/component/load.js';
-import { SCRATCH, SHIFT, SHIFT_PAGES, shiftMemory } from '../host/component/memshift.js';
+import { SCRATCH, SHIFT, SHIFT_PAGES } from '../host/component/memshift.js';
+import { fixPreview1Module } from '../host/component/preview1_fixes.js';
 import { Sandbox, type SandboxOptions } from '../host/index.js';
 import { tempDir } from './helpers/guest.js';
 import { watBytes } from './helpers/wat.js';
@@ -129,9 +130,9 @@ rewrite('is the module unchanged when it exports a realloc, and otherwise export
   for (const name of ['cabi_realloc', 'cabi_realloc_adapter']) {
     const own = watBytes(`(module (memory (export "memory") 1)
       (func (export "${name}") (param i32 i32 i32 i32) (result i32) (i32.const 0)) (func (export "_start")))`);
-    assert.equal(await shiftMemory(own), own, name);
+    assert.equal(await fixPreview1Module(own), own, name);
   }
-  const shifted = new WebAssembly.Module(new Uint8Array(await shiftMemory(command('2 7', ''))));
+  const shifted = new WebAssembly.Module(new Uint8Array(await fixPreview1Module(command('2 7', ''))));
   assert.ok(WebAssembly.Module.exports(shifted).some((e) => e.name === 'cabi_realloc_adapter'));
   const memory = new WebAssembly.Instance(shifted, stubs(shifted)).exports.memory as WebAssembly.Memory;
   assert.is(memory.buffer.byteLength, (2 + SHIFT_PAGES) * 65536);
@@ -145,7 +146,7 @@ function stubs(module: WebAssembly.Module): WebAssembly.Imports {
 }
 
 rewrite('cabi_realloc_adapter bump-allocates aligned blocks below the scratch area, above 0, and traps when they run out', async () => {
-  const shifted = new WebAssembly.Module(new Uint8Array(await shiftMemory(command('1', ''))));
+  const shifted = new WebAssembly.Module(new Uint8Array(await fixPreview1Module(command('1', ''))));
   const realloc = new WebAssembly.Instance(shifted, stubs(shifted)).exports.cabi_realloc_adapter as (...a: number[]) => number;
   const state = realloc(0, 0, 8, 65536);
   assert.ok(state > 0 && state % 8 === 0, `state at ${state}`);

@@ -21,7 +21,7 @@ import { wasmKind } from './format.js';
 import { commandAdapter, loadJco } from './jco.js';
 import { importsOf, renameImports } from './imports_section.js';
 import { fixPreview1Module } from './preview1_fixes.js';
-import { shiftMemory, ShiftError } from './memshift.js';
+import { ShiftError } from './memshift.js';
 
 const PREVIEW1 = 'wasi_snapshot_preview1';
 export const EXIT_INTERFACE = 'wasm-zerocopy:zerocopy/exit@0.1.0';
@@ -55,9 +55,8 @@ export async function componentize(module: Uint8Array, options: ComponentizeOpti
       'the real descriptors. Use the WIT interface wasm-zerocopy:zerocopy/zerocopy@0.1.0 (wit/zerocopy.wit) instead.');
   }
   const jco = await loadJco();
-  module = await fixPreview1Module(module);
   try {
-    module = await shiftMemory(module);
+    module = await fixPreview1Module(module);
   } catch (e) {
     if (e instanceof ShiftError) throw new ComponentizeError(e.message);
     throw e;

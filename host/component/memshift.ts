@@ -29,18 +29,12 @@
 //   `allocate_stack` it adds to the adapter (wit-component's gc.rs), for its stack.
 // - its preview1 imports are reached through wrappers that add SHIFT to every pointer
 //   (memshift_calls.ts); the memory and data segments move in memshift_layout.ts.
-import { loadBinaryen } from './jco.js';
-import { LayoutError, ownsOneMemory32, shiftLayout } from './memshift_layout.js';
+import { LayoutError, SCRATCH, SHIFT, SHIFT_PAGES, shiftLayout } from './memshift_layout.js';
 import { wrapPreview1Calls } from './memshift_calls.js';
-import { uniqueName } from './preview1_fixes.js';
+import { uniqueName } from './module_names.js';
 
-const PAGE = 65536;
-/** The adapter's state and stack (64 KiB each, align 8), and the iovec scratch area. */
-export const SHIFT_PAGES = 3;
-export const SHIFT = SHIFT_PAGES * PAGE;
-/** Where the wrappers copy an iovec list (IOV_MAX entries of 8 bytes), at the top of [0, SHIFT). */
-export const IOV_MAX = 1024;
-export const SCRATCH = SHIFT - IOV_MAX * 8;
+export { IOV_MAX, SCRATCH, SHIFT, SHIFT_PAGES } from './memshift_layout.js';
+
 /** The adapter's allocations start above 0, which it would take for "none". */
 const ARENA_START = 16;
 
@@ -54,37 +48,34 @@ export type Module = InstanceType<Binaryen['Module']>;
 export class ShiftError extends Error {}
 
 /**
- * The module shifted, or as it is when wit-component would not use memory.grow for the adapter
- * (it exports a realloc) or when it has no memory of its own to shift (then the adapter could
- * not use it either, and wit-component says so).
+ * Shifts the module (read by binaryen, in `m`) and answers true; or answers false and changes
+ * nothing when wit-component would not use memory.grow for the adapter (the module exports a
+ * realloc) or the module has no memory of its own to shift (then the adapter could not use it
+ * either, and wit-component says so; ownsOneMemory32 tells from the bytes). The emitted binary
+ * then needs finishShift.
  */
-export async function shiftMemory(module: Uint8Array): Promise<Uint8Array> {
-  if (!ownsOneMemory32(module)) return module;
-  const b = await loadBinaryen();
-  const m = b.readBinary(module);
-  let code: Uint8Array;
-  try {
-    m.setFeatures(b.Features.All);
-    if (REALLOCS.some((name) => m.getExport(name) !== 0)) return module;
-    const names = { ptr: uniqueName(m, 'wasm-zerocopy:shift_ptr'), grow: uniqueName(m, 'wasm-zerocopy:shift_grow') };
-    const walker = new Walker(b);
-    for (let i = 0; i < m.getNumFunctions(); i++) {
-      const f = m.getFunctionByIndex(i);
-      const info = b.getFunctionInfo(f);
-      if (info.module) continue;
-      const body = walker.rewrite(info.body, (e) => shiftExpression(b, m, walker, e, names));
-      if (body !== info.body) (b as unknown as { _BinaryenFunctionSetBody(f: number, e: number): void })._BinaryenFunctionSetBody(f, body);
-    }
-    addHelpers(b, m, names);
-    wrapPreview1Calls(b, m, names.ptr);
-    addAdapterRealloc(b, m);
-    if (!m.validate()) throw new Error('binaryen produced an invalid module');
-    code = m.emitBinary();
-  } finally {
-    m.dispose();
+export function shiftModule(b: Binaryen, m: Module): boolean {
+  if (REALLOCS.some((name) => m.getExport(name) !== 0)) return false;
+  const names = { ptr: uniqueName(m, 'wasm-zerocopy:shift_ptr'), grow: uniqueName(m, 'wasm-zerocopy:shift_grow') };
+  const walker = new Walker(b);
+  const setBody = (b as unknown as { _BinaryenFunctionSetBody(f: number, e: number): void })._BinaryenFunctionSetBody;
+  for (let i = 0; i < m.getNumFunctions(); i++) {
+    const f = m.getFunctionByIndex(i);
+    const info = b.getFunctionInfo(f);
+    if (info.module) continue;
+    const body = walker.rewrite(info.body, (e) => shiftExpression(b, m, walker, e, names));
+    if (body !== info.body) setBody(f, body);
   }
+  addHelpers(b, m, names);
+  wrapPreview1Calls(b, m, names.ptr);
+  addAdapterRealloc(b, m);
+  return true;
+}
+
+/** The shifted module's memory and data segments moved (memshift_layout.ts). */
+export function finishShift(bytes: Uint8Array): Uint8Array {
   try {
-    return shiftLayout(code, SHIFT_PAGES);
+    return shiftLayout(bytes, SHIFT_PAGES);
   } catch (e) {
     if (e instanceof LayoutError) throw new ShiftError(e.message);
     throw e;

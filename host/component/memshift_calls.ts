@@ -12,10 +12,12 @@
 // No other preview1 structure holds a pointer: poll_oneoff's subscriptions and events, prestat,
 // fdstat, filestat and fd_readdir's dirents are plain values (wasi_snapshot_preview1.witx).
 import { TRACE_PARAMS } from '../wasi/trace.js';
-import { IOV_MAX, SCRATCH, SHIFT, SHIFT_PAGES, type Binaryen, type Module } from './memshift.js';
-import { CHECK_DESCRIPTOR, preview1Import, uniqueName } from './preview1_fixes.js';
+import { IOV_MAX, SCRATCH, SHIFT, SHIFT_PAGES } from './memshift_layout.js';
+import { CHECK_DESCRIPTOR, preview1Import, uniqueName } from './module_names.js';
 
 const PREVIEW1 = 'wasi_snapshot_preview1';
+type Binaryen = typeof import('binaryen').default;
+type Module = InstanceType<Binaryen['Module']>;
 /** The calls whose second and third parameters are an iovec list and its length. */
 const IOVECS = new Set(['fd_read', 'fd_write', 'fd_pread', 'fd_pwrite', 'sock_recv', 'sock_send']);
 /** The calls that write pointers into the module's memory, with the call that counts them. */

@@ -8,6 +8,12 @@ import { leb, Reader } from './imports_section.js';
 
 const IMPORT_SECTION = 2, MEMORY_SECTION = 5, DATA_SECTION = 11;
 const PAGE = 65536;
+/** The adapter's state and stack (64 KiB each, align 8), and the iovec scratch area. */
+export const SHIFT_PAGES = 3;
+export const SHIFT = SHIFT_PAGES * PAGE;
+/** Where the wrappers copy an iovec list (IOV_MAX entries of 8 bytes), at the top of [0, SHIFT). */
+export const IOV_MAX = 1024;
+export const SCRATCH = SHIFT - IOV_MAX * 8;
 /**
  * The physical memory never reaches 4 GiB (65536 pages): one page short, every address the
  * shift pushes past 2^32 - 1 can be clamped to 0xffffffff and still fault, as it did.

@@ -12,14 +12,17 @@
 //   the descriptor is first checked with fd_renumber(fd, fd), which the adapter answers with
 //   badf for a descriptor it does not hold and otherwise leaves everything as it was (as
 //   dup2(fd, fd) does, dup(2)); then the adapter's own function runs.
+// - The memory shift, for a module that exports no realloc: memshift.ts. In the same binaryen
+//   session, after the fixes above (whose wrappers then call the shift's).
 import { importsOf, type Import } from './imports_section.js';
 import { loadBinaryen } from './jco.js';
+import { finishShift, shiftModule } from './memshift.js';
+import { ownsOneMemory32 } from './memshift_layout.js';
+import { CHECK_DESCRIPTOR, preview1Import, uniqueName } from './module_names.js';
 
 const PREVIEW1 = 'wasi_snapshot_preview1';
 /** The calls whose iovec count is their third parameter, all (fd, iovs, iovs_len, ...) -> errno. */
 const EMPTY_IOVECS = new Set(['fd_read', 'fd_write', 'fd_pread', 'fd_pwrite']);
-/** Checks a descriptor and changes nothing: fd_renumber(fd, fd), as dup2(fd, fd). */
-export const CHECK_DESCRIPTOR = 'fd_renumber';
 const CHECK = CHECK_DESCRIPTOR;
 
 /** Whether `fixPreview1Module` would change anything in a module with these imports. */
@@ -29,19 +32,29 @@ export function needsFixes(imports: readonly Import[]): boolean {
     (i.module === PREVIEW1 && EMPTY_IOVECS.has(i.name)));
 }
 
+/** The module with the fixes it needs; as it is (the same array) if it needs none. */
 export async function fixPreview1Module(module: Uint8Array): Promise<Uint8Array> {
-  if (!needsFixes(importsOf(module))) return module;
+  // binaryen's reading and writing cost more than the changes (~70 ms for a Rust test program):
+  // once for everything, and not at all when nothing can change.
+  if (!needsFixes(importsOf(module)) && !ownsOneMemory32(module)) return module;
   const binaryen = await loadBinaryen();
   const m = binaryen.readBinary(module);
+  let shifted: boolean;
+  let out: Uint8Array;
   try {
     m.setFeatures(binaryen.Features.All);
-    m.runPasses(['duplicate-import-elimination']);
-    checkEmptyIovecs(binaryen, m);
+    if (needsFixes(importsOf(module))) {
+      m.runPasses(['duplicate-import-elimination']);
+      checkEmptyIovecs(binaryen, m);
+    }
+    shifted = ownsOneMemory32(module) && shiftModule(binaryen, m);
+    if (!shifted && !needsFixes(importsOf(module))) return module;
     if (!m.validate()) throw new Error('binaryen produced an invalid module');
-    return m.emitBinary();
+    out = m.emitBinary();
   } finally {
     m.dispose();
   }
+  return shifted ? finishShift(out) : out;
 }
 
 type Binaryen = typeof import('binaryen').default;
@@ -76,22 +89,4 @@ function checkEmptyIovecs(b: Binaryen, m: Module): void {
       m.return(m.call(original, args, i32)),
     ], b.auto));
   }
-}
-
-/** A name no function of the module has yet (or nothing `taken` names). */
-export function uniqueName(m: Module, base: string, taken: (name: string) => number = (n) => m.getFunction(n)): string {
-  let name = base;
-  for (let n = 1; taken(name) !== 0; n++) name = `${base}.${n}`;
-  return name;
-}
-
-/** The internal name of the module's import of preview1's `base`, imported now if it was not. */
-export function preview1Import(b: Binaryen, m: Module, base: string, params: number[], result: number): string {
-  for (let i = 0; i < m.getNumFunctions(); i++) {
-    const f = b.getFunctionInfo(m.getFunctionByIndex(i));
-    if (f.module === PREVIEW1 && f.base === base) return f.name;
-  }
-  const name = uniqueName(m, `wasm-zerocopy:${base}`);
-  m.addFunctionImport(name, PREVIEW1, base, b.createType(params), result);
-  return name;
 }
