@@ -35,7 +35,10 @@ import { uniqueName } from './module_names.js';
 
 export { IOV_MAX, SCRATCH, SHIFT, SHIFT_PAGES } from './memshift_layout.js';
 
-/** The adapter's allocations start above 0, which it would take for "none". */
+/**
+ * The adapter's allocations start above 0, which it would take for "none"; the bytes below
+ * are where jco's glue lowers an empty string (at address 1) and the adapter writes its NUL.
+ */
 const ARENA_START = 16;
 
 /** Exports through which wit-component would give the adapter memory without memory.grow. */
