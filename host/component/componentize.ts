@@ -9,6 +9,10 @@
 //   here.
 // - Duplicate imports, and reads and writes of no bytes that the adapter answers without looking
 //   at the descriptor: see preview1_fixes.ts.
+// - The adapter's memory. A module that exports no realloc would have wit-component grow its
+//   memory for the adapter's state and stack, where allocators that own every page below
+//   memory.size (AssemblyScript's) overwrite them; such a module is shifted up to leave the
+//   adapter memory of its own: see memshift.ts.
 //
 // A module that imports `zerocopy` is refused: the adapter keeps its descriptor table to itself,
 // so those calls could never name the real descriptors behind the guest's numbers; a component
@@ -17,6 +21,7 @@ import { wasmKind } from './format.js';
 import { commandAdapter, loadJco } from './jco.js';
 import { importsOf, renameImports } from './imports_section.js';
 import { fixPreview1Module } from './preview1_fixes.js';
+import { ShiftError } from './memshift.js';
 
 const PREVIEW1 = 'wasi_snapshot_preview1';
 export const EXIT_INTERFACE = 'wasm-zerocopy:zerocopy/exit@0.1.0';
@@ -50,7 +55,12 @@ export async function componentize(module: Uint8Array, options: ComponentizeOpti
       'the real descriptors. Use the WIT interface wasm-zerocopy:zerocopy/zerocopy@0.1.0 (wit/zerocopy.wit) instead.');
   }
   const jco = await loadJco();
-  module = await fixPreview1Module(module);
+  try {
+    module = await fixPreview1Module(module);
+  } catch (e) {
+    if (e instanceof ShiftError) throw new ComponentizeError(e.message);
+    throw e;
+  }
   imports = importsOf(module);
   if (!options.portable && imports.some((i) => i.module === PREVIEW1 && i.name === 'proc_exit')) {
     module = renameImports(module, (i) => (i.module === PREVIEW1 && i.name === 'proc_exit'

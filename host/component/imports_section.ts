@@ -8,7 +8,7 @@ export interface Import { module: string; name: string; kind: number }
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
-class Reader {
+export class Reader {
   constructor(readonly b: Uint8Array, public at = 0) {}
   byte(): number {
     if (this.at >= this.b.length) throw new Error('truncated module');
@@ -23,6 +23,17 @@ class Reader {
       shift += 7;
       if (shift > 35) throw new Error('malformed LEB128');
     }
+  }
+  /** A signed LEB128 of at most 32 bits (i32.const), as an i32. */
+  s32(): number {
+    let result = 0, shift = 0, byte;
+    do {
+      byte = this.byte();
+      result |= (byte & 0x7f) << shift;
+      shift += 7;
+      if (shift > 35) throw new Error('malformed LEB128');
+    } while (byte & 0x80);
+    return shift < 32 && (byte & 0x40) ? result | (-1 << shift) : result | 0;
   }
   /** A signed LEB128 of any width (heap types), skipped. */
   skipSigned(): void {
@@ -45,7 +56,8 @@ class Reader {
   }
 }
 
-function leb(n: number): number[] {
+/** An unsigned LEB128. */
+export function leb(n: number): number[] {
   const out: number[] = [];
   do {
     let b = n & 0x7f;

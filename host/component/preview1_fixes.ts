@@ -12,13 +12,18 @@
 //   the descriptor is first checked with fd_renumber(fd, fd), which the adapter answers with
 //   badf for a descriptor it does not hold and otherwise leaves everything as it was (as
 //   dup2(fd, fd) does, dup(2)); then the adapter's own function runs.
+// - The memory shift, for a module that exports no realloc: memshift.ts. In the same binaryen
+//   session, after the fixes above (whose wrappers then call the shift's).
 import { importsOf, type Import } from './imports_section.js';
 import { loadBinaryen } from './jco.js';
+import { finishShift, shiftModule } from './memshift.js';
+import { ownsOneMemory32 } from './memshift_layout.js';
+import { CHECK_DESCRIPTOR, preview1Import, uniqueName } from './module_names.js';
 
 const PREVIEW1 = 'wasi_snapshot_preview1';
 /** The calls whose iovec count is their third parameter, all (fd, iovs, iovs_len, ...) -> errno. */
 const EMPTY_IOVECS = new Set(['fd_read', 'fd_write', 'fd_pread', 'fd_pwrite']);
-const CHECK = 'fd_renumber';
+const CHECK = CHECK_DESCRIPTOR;
 
 /** Whether `fixPreview1Module` would change anything in a module with these imports. */
 export function needsFixes(imports: readonly Import[]): boolean {
@@ -27,19 +32,29 @@ export function needsFixes(imports: readonly Import[]): boolean {
     (i.module === PREVIEW1 && EMPTY_IOVECS.has(i.name)));
 }
 
+/** The module with the fixes it needs; as it is (the same array) if it needs none. */
 export async function fixPreview1Module(module: Uint8Array): Promise<Uint8Array> {
-  if (!needsFixes(importsOf(module))) return module;
+  // binaryen's reading and writing cost more than the changes (~70 ms for a Rust test program):
+  // once for everything, and not at all when nothing can change.
+  if (!needsFixes(importsOf(module)) && !ownsOneMemory32(module)) return module;
   const binaryen = await loadBinaryen();
   const m = binaryen.readBinary(module);
+  let shifted: boolean;
+  let out: Uint8Array;
   try {
     m.setFeatures(binaryen.Features.All);
-    m.runPasses(['duplicate-import-elimination']);
-    checkEmptyIovecs(binaryen, m);
+    if (needsFixes(importsOf(module))) {
+      m.runPasses(['duplicate-import-elimination']);
+      checkEmptyIovecs(binaryen, m);
+    }
+    shifted = ownsOneMemory32(module) && shiftModule(binaryen, m);
+    if (!shifted && !needsFixes(importsOf(module))) return module;
     if (!m.validate()) throw new Error('binaryen produced an invalid module');
-    return m.emitBinary();
+    out = m.emitBinary();
   } finally {
     m.dispose();
   }
+  return shifted ? finishShift(out) : out;
 }
 
 type Binaryen = typeof import('binaryen').default;
@@ -54,11 +69,7 @@ function checkEmptyIovecs(b: Binaryen, m: Module): void {
   const targets = [...EMPTY_IOVECS].filter((n) => imported.has(n));
   if (targets.length === 0) return;
   const i32 = b.i32;
-  let check = imported.get(CHECK)?.name;
-  if (check === undefined) {
-    check = uniqueName(m, `wasm-zerocopy:${CHECK}`);
-    m.addFunctionImport(check, PREVIEW1, CHECK, b.createType([i32, i32]), i32);
-  }
+  const check = preview1Import(b, m, CHECK, [i32, i32], i32);
   for (const base of targets) {
     const f = imported.get(base)!;
     const params = b.expandType(f.params);
@@ -78,10 +89,4 @@ function checkEmptyIovecs(b: Binaryen, m: Module): void {
       m.return(m.call(original, args, i32)),
     ], b.auto));
   }
-}
-
-function uniqueName(m: Module, base: string): string {
-  let name = base;
-  for (let n = 1; m.getFunction(name) !== 0; n++) name = `${base}.${n}`;
-  return name;
 }
