@@ -10,6 +10,7 @@ import { proxyModule, proxyRunOptions, type ProxyOptions } from '../host/proxy.j
 import { run } from '../host/workers.js';
 import { boundPort, listenOn } from '../host/listen.js';
 import { tempDir } from './helpers/guest.js';
+import { hostPipe } from './helpers/fds.js';
 
 const SMALL = 4096;
 
@@ -126,6 +127,31 @@ calls('the log lines of connections that end in one wakeup go out in one write',
     assert.ok(writes >= 1 && writes < N, `${writes} writes for ${N} lines`);
   } finally {
     p.dispose();
+  }
+});
+
+calls('a log nobody reads is said once on stderr, and the proxy goes on relaying', async () => {
+  // stdout is a pipe whose reader is gone: every write is EPIPE (Node ignores SIGPIPE).
+  const up = await answeringUpstream();
+  const [r, w] = hostPipe();
+  closeSync(r);
+  const dir = tempDir('wzc-pxc-');
+  const errPath = join(dir, 'err');
+  const errFd = openSync(errPath, 'w');
+  const l = listener();
+  const N = 3;
+  const running = run(proxyModule(), proxyRunOptions({ to: up.to, listen: l.fd, maxClients: N, stdout: w, stderr: errFd }));
+  try {
+    for (let i = 0; i < N; i++) assert.equal(await exchange(l.port), { got: SMALL, how: 'end' }, `connection ${i}`);
+    assert.equal(await running, [0]);
+    assert.is(readFileSync(errPath, 'utf8'), 'proxy: log: pipe; lines are dropped until it clears\n');
+  } finally {
+    await running.stop();
+    closeSync(w);
+    closeSync(errFd);
+    closeSync(l.fd);
+    rmSync(dir, { recursive: true, force: true });
+    up.server.close();
   }
 });
 
