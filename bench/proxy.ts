@@ -180,6 +180,12 @@ function reportStream(g1: Record<string, Sample[]>, haproxy: boolean): void {
       `${(100 / pairedRatio(ns, direct)).toFixed(1)}% | ${haproxy ? `${(100 / pairedRatio(ns, values(g1[HAPROXY]))).toFixed(1)}%` : '-'} | ` +
       `${name === DIRECT ? '-' : (median(cpus(xs)) / 1e6).toFixed(0)} |`);
   }
+  // What each proxy spends per GiB relayed, beside its speed: on a machine whose cores the
+  // sender and the client share with the proxy, the throughput ratios are bounded by theirs too.
+  const cpuPerGiB = (name: string): string => `${name} ${(median(cpus(g1[name])) / 1e6).toFixed(0)} ms`;
+  const cpuRatio = median(cpus(g1[NODE])) / median(cpus(g1[GUEST]));
+  console.log(`CPU per GiB relayed (the proxy's process): ${[GUEST, ...(haproxy ? [HAPROXY] : []), NODE].map(cpuPerGiB).join(', ')}; ` +
+    `the Node proxy spends ${cpuRatio.toFixed(1)}x the guest's CPU per byte`);
   const guest = values(g1[GUEST]);
   const vsNode = 1 / pairedRatio(guest, values(g1[NODE]));
   console.log(`goal: the guest's stream throughput >= 3x the Node proxy's: ${vsNode.toFixed(2)}x (${vsNode >= 3 ? 'met' : 'not met'} in this run)`);

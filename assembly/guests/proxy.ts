@@ -5,7 +5,8 @@
 //
 // Descriptors: the listeners at 3 .. 3+LISTEN_FDS-1 (systemd's convention). One poll_oneoff
 // loop drives every connection; every socket and pipe is non-blocking. The connection to the
-// upstream is non-blocking too: its completion is write readiness, its outcome sock_error.
+// upstream is non-blocking too: its completion is write readiness, its outcome sock_error
+// (asked only when that event has an error or hangup: see connected()).
 // - Half-close passes through: a FIN from one side, once every byte before it is delivered,
 //   becomes shutdown(SHUT_WR) of the other side's socket; the connection ends when both
 //   directions have done so.
@@ -15,7 +16,8 @@
 // - Guards: an upstream that does not answer within --connect-timeout-ms (default 10 s) and a
 //   connection on which nothing moves for --idle-timeout-ms (default 300 s) are closed; when
 //   accept fails for want of descriptors (EMFILE), accepting pauses 100 ms at a time.
-// One log line per connection on stdout: what ended it, the bytes each way, its duration.
+// One log line per connection on stdout: what ended it, the bytes each way, its duration
+// (assembly/proxy/log.ts writes a wakeup's lines together).
 //
 // usage: proxy --to HOST:PORT [--connect-timeout-ms MS] [--idle-timeout-ms MS] [--max-clients N]
 import { poll_oneoff, fd_close, fd_fdstat_set_flags, clock_time_get } from "bindings/wasi_snapshot_preview1";
@@ -23,10 +25,13 @@ import { sock_accept } from "../wasi/sock";
 import { connect, sock_error, peername, errno } from "../zerocopy";
 import { Direction, Step } from "../proxy/relay";
 import { givePipe, releasePipes, takePipe } from "../proxy/pipes";
+import * as line from "../proxy/log";
 
 const NONBLOCK: u16 = 4;
 const TYPE_CLOCK: u8 = 0, TYPE_READ: u8 = 1, TYPE_WRITE: u8 = 2;
 const SUB = 48, EVENT = 32;
+/** event.fd_readwrite.flags (at 24): fd_readwrite_hangup, the kernel's POLLHUP or POLLERR. */
+const HANGUP: u16 = 1;
 const TICK_NS: u64 = 200_000_000;          // poll wakes at least this often, for the timeouts
 const ACCEPT_PAUSE_NS: u64 = 100_000_000;  // how long accepting pauses after accept failed
 const LISTENER_TAG: u64 = 0x1_0000_0000;
@@ -85,10 +90,10 @@ class Conn {
 }
 
 function log(c: Conn, what: string): void {
-  const ms = <f64>(t - c.start) / 1e6;
   const up = c.up === null ? 0 : c.up!.moved, down = c.down === null ? 0 : c.down!.moved;
-  process.stdout.write("client #" + c.id.toString() + " " + c.peer + " -> " + to + ": " + what + ", " +
-    up.toString() + " bytes up, " + down.toString() + " bytes down in " + (Math.round(ms * 10) / 10).toString() + " ms\n");
+  line.text("client #"); line.decimal(c.id); line.text(" "); line.text(c.peer); line.text(" -> "); line.text(to);
+  line.text(": "); line.text(what); line.text(", "); line.decimal(up); line.text(" bytes up, "); line.decimal(down);
+  line.text(" bytes down in "); line.millis(t - c.start); line.text(" ms\n");
 }
 
 /** Starts the connection to the upstream; false (with `ending` set) when it failed at once. */
@@ -100,10 +105,18 @@ function dial(c: Conn): bool {
   return true;
 }
 
-/** The upstream is writable: connected, or failed. On success, the pipes and both directions. */
-function connected(c: Conn): bool {
-  const e = sock_error(<u32>c.upstream);
-  if (e != 0) { c.ending = "upstream " + errno.name(<u16>(e < 0 ? -e : e)); return false; }
+/**
+ * The upstream is writable: connected, or failed. On success, the pipes and both directions.
+ * `clean` is an event without error or hangup: the kernel reports a connecting socket
+ * writable only once it is established (tcp_poll), and a failed attempt with POLLERR and
+ * POLLHUP, which poll_oneoff passes on as `fd_readwrite_hangup`; so only an event that is
+ * not clean needs sock_error to learn the outcome (a system call per connection saved).
+ */
+function connected(c: Conn, clean: bool): bool {
+  if (!clean) {
+    const e = sock_error(<u32>c.upstream);
+    if (e != 0) { c.ending = "upstream " + errno.name(<u16>(e < 0 ? -e : e)); return false; }
+  }
   c.connecting = false;
   const up = new Direction(c.client, <u32>c.upstream), down = new Direction(<u32>c.upstream, c.client);
   let pe = takePipe(up.pipe);
@@ -112,6 +125,8 @@ function connected(c: Conn): bool {
     if (pe != 0) givePipe(up.pipe, true);
   }
   if (pe != 0) { c.ending = "no pipe (" + errno.name(pe) + ")"; return false; }
+  up.partner = down;
+  down.partner = up;
   c.up = up;
   c.down = down;
   return true;
@@ -238,8 +253,9 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   s += SUB;
   const n = <u32>((s - subs) / SUB);
 
+  line.flush(); // this wakeup's log lines, in one write, before the loop sleeps
   const e = poll_oneoff(subs, events, n, ret);
-  if (e != 0) { process.stderr.write("proxy: poll_oneoff: " + errno.name(e) + "\n"); process.exit(1); }
+  if (e != 0) { line.flush(); process.stderr.write("proxy: poll_oneoff: " + errno.name(e) + "\n"); process.exit(1); }
   const got = load<u32>(ret);
   t = now();
   if (conns.length == 0 && got == 1 && (load<u64>(events) & CLOCK_TAG) != 0) releasePipes(); // idle for a tick
@@ -250,7 +266,9 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
     const c = conns[<i32>(tag >> 2)];
     const which = tag & 3;
     if (c.connecting) {
-      if (!connected(c)) continue; // ending is set: closed below
+      const ev = events + i * EVENT;
+      const clean = load<u16>(ev, 8) == 0 && (load<u16>(ev, 24) & HANGUP) == 0;
+      if (!connected(c, clean)) continue; // ending is set: closed below
     } else if (which == UP_READ || which == UP_WRITE) c.up!.ready = true;
     else c.down!.ready = true;
   }
@@ -264,3 +282,4 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   }
   conns.length = kept;
 }
+line.flush();

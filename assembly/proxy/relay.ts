@@ -47,6 +47,8 @@ export class Direction {
   error: u16 = 0;
   /** The pipe was grown (or growing was refused): not tried again. */
   grown: bool = false;
+  /** The other direction of the connection (its `src` is this one's `dst`). */
+  partner: Direction | null = null;
 
   constructor(public src: u32, public dst: u32) {}
 
@@ -94,8 +96,12 @@ export class Direction {
       pipe_set_size(this.pipe.writeFd, BIG_PIPE); // refused (over the sandbox's budget): stay at 64 KiB
     }
     // FIN read and every byte before it delivered: pass the half-close on (shutdown(2)).
+    // Unless the other direction has ended too: then the connection closes at once, and
+    // close(2) sends the FIN itself (the receive side of `dst` is at its end, so it is an
+    // orderly FIN and no reset, tcp(7)); HAProxy closes without a shutdown there too.
     if (this.eof && this.inPipe == 0 && !this.shut) {
-      sock_shutdown(this.dst, SHUT_WR);
+      const partner = this.partner;
+      if (partner === null || !partner.shut) sock_shutdown(this.dst, SHUT_WR);
       this.shut = true;
     }
     return Step.WAIT;
