@@ -11,7 +11,7 @@ import { FILETYPE, R, rightsFrom } from '../sandbox/rights.js';
 import { isListening } from '../listen.js';
 import { CLOCK, FDSTAT, PRESTAT, PREOPENTYPE_DIR } from './abi.js';
 import * as fd from './fd.js';
-import { guestIovecs, readInto, stopPoint, writeFrom } from './io.js';
+import { decodeIovecs, readInto, stopPoint, writeFrom } from './io.js';
 import * as path from './path.js';
 import * as pathOps from './path_ops.js';
 import { fd_readdir } from './dir.js';
@@ -116,22 +116,22 @@ export function preview1(ctx: Context): Imports {
     fd_read: (f: number, iovs: number, n: number, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_READ);
-      return count(ret, readInto(ctx, e, guestIovecs(mem, iovs, n), null));
+      return count(ret, readInto(ctx, e, decodeIovecs(mem, iovs, n), null));
     },
     fd_write: (f: number, iovs: number, n: number, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_WRITE);
-      return count(ret, writeFrom(ctx, e, guestIovecs(mem, iovs, n), null));
+      return count(ret, writeFrom(ctx, e, decodeIovecs(mem, iovs, n), null));
     },
     fd_pread: (f: number, iovs: number, n: number, offset: bigint, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_READ | R.FD_SEEK);
-      return count(ret, readInto(ctx, e, guestIovecs(mem, iovs, n), offset));
+      return count(ret, readInto(ctx, e, decodeIovecs(mem, iovs, n), offset));
     },
     fd_pwrite: (f: number, iovs: number, n: number, offset: bigint, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_WRITE | R.FD_SEEK);
-      return count(ret, writeFrom(ctx, e, guestIovecs(mem, iovs, n), offset));
+      return count(ret, writeFrom(ctx, e, decodeIovecs(mem, iovs, n), offset));
     },
     fd_seek: (f: number, offset: bigint, whence: number, ret: number) => {
       mem.check(ret, 8);
@@ -246,14 +246,14 @@ export function preview1(ctx: Context): Imports {
     sock_recv: (f: number, iovs: number, n: number, riflags: number, retLen: number, retFlags: number) => {
       mem.check(retLen, 4);
       mem.check(retFlags, 2);
-      const len = sock.sock_recv(ctx, f, guestIovecs(mem, iovs, n), riflags & 0xffff);
+      const len = sock.sock_recv(ctx, f, decodeIovecs(mem, iovs, n), riflags & 0xffff);
       if (len < 0) return -len;
       mem.setU32(retLen, len);
       mem.setU16(retFlags, sock.recvFlags());
     },
     sock_send: (f: number, iovs: number, n: number, siflags: number, ret: number) => {
       mem.check(ret, 4);
-      return count(ret, sock.sock_send(ctx, f, guestIovecs(mem, iovs, n), siflags & 0xffff));
+      return count(ret, sock.sock_send(ctx, f, decodeIovecs(mem, iovs, n), siflags & 0xffff));
     },
     sock_shutdown: (f: number, how: number) => sock.sock_shutdown(ctx, f, how & 0xff),
   };
