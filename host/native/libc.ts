@@ -169,6 +169,16 @@ export const shutdown = sys<[fd: number, how: number]>('int shutdown(int, int)')
 export const recvmsg = sys<[fd: number, msg: Ptr, flags: number]>('long recvmsg(int, void *, int)');
 export const sendmsg = sys<[fd: number, msg: Ptr, flags: number]>('long sendmsg(int, const void *, int)');
 
+// --- the hot path's pointers as addresses ------------------------------------------------
+// koffi checks a buffer passed for a `void *` (its type, its backing store, its length) at a
+// few hundred instructions; a number for a uint64_t costs next to nothing. These take the
+// address of a host buffer the caller keeps for good (addressOf, once: a buffer's backing store
+// never moves once it has an address), for calls a server makes on every connection.
+export const clockGettimeAt = sys<[clock: number, ts: number]>('int clock_gettime(int, uint64_t)');
+export const getpeernameAt = sys<[fd: number, addr: number, len: number]>('int getpeername(int, uint64_t, uint64_t)');
+export const epollCtlAt = sys<[epfd: number, op: number, fd: number, event: number]>('int epoll_ctl(int, int, int, uint64_t)');
+export const ioctlAt = sys<[fd: number, request: number, arg: number]>('int ioctl(int, unsigned long, uint64_t)');
+
 /** The absolute address of a buffer's first byte (for iovec arrays and loff_t pointers). */
 const memsetAddr = bind('void *memset(void *, int, size_t)');
 export function addressOf(buf: ArrayBufferView | ArrayBuffer): bigint {

@@ -76,6 +76,8 @@ export class PollSet implements TableObserver {
   /** How many registrations are in the epoll set: the most one epoll_wait can return. */
   live = 0;
   private readonly event = Buffer.alloc(16);
+  /** Its address, for the binding that takes one (libc.ts: the hot path's pointers as addresses). */
+  private readonly eventAt = Number(libc.addressOf(this.event));
 
   constructor(private readonly table: FdTable) {
     // The table owns the epoll descriptor from the moment it exists (FdTable.holdOwn, its
@@ -211,7 +213,7 @@ export class PollSet implements TableObserver {
     this.event.writeUInt32LE(events, 0);
     this.event.writeUInt32LE(token % 0x100000000, libc.EPOLL_DATA_OFFSET);
     this.event.writeUInt32LE(Math.floor(token / 0x100000000), libc.EPOLL_DATA_OFFSET + 4);
-    return libc.epoll_ctl(this.epfd, op, fd, this.event);
+    return libc.epollCtlAt(this.epfd, op, fd, this.eventAt);
   }
 
   // --- TableObserver ---------------------------------------------------------------------

@@ -21,6 +21,8 @@ import { writeFilestat } from './stat.js';
 import { guard, type Imports } from './guard.js';
 
 const timespec = Buffer.alloc(16);
+/** Its address, for the binding that takes one (libc.ts: the hot path's pointers as addresses). */
+const timespecAt = Number(libc.addressOf(timespec));
 /** fd_prestat_get's tag for a listener: not in the witx (whose `preopentype` has only `dir`, 0). */
 export const PREOPENTYPE_LISTENER = 1;
 
@@ -102,7 +104,7 @@ export function preview1(ctx: Context): Imports {
     },
     clock_time_get: (id: number, _precision: bigint, ret: number) => {
       const out = mem.view(ret, 8);
-      if ((id >>> 0) > CLOCK.THREAD_CPUTIME_ID || libc.clock_gettime(id, timespec) < 0) fail(errno.inval);
+      if ((id >>> 0) > CLOCK.THREAD_CPUTIME_ID || libc.clockGettimeAt(id, timespecAt) < 0) fail(errno.inval);
       setTimestamp(out, ret >>> 0, timespec);
     },
     random_get: (buf: number, len: number) => randomGet(ctx, buf, len),

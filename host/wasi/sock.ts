@@ -9,6 +9,8 @@ import { FILETYPE, R, maxRights } from '../sandbox/rights.js';
 import { FDFLAGS, RIFLAGS, ROFLAGS_RECV_DATA_TRUNCATED, SDFLAGS } from './abi.js';
 import { AGAIN, MSG, hostIovecs, msgFlags, msghdr, readyNow, retrying } from './io.js';
 
+/** The rights of an accepted connection: a socket_stream's (accept only yields those, below). */
+const ACCEPTED_RIGHTS = maxRights(FILETYPE.SOCKET_STREAM);
 /** shutdown(2)'s SHUT_*. */
 const SHUT = { RD: 0, WR: 1, RDWR: 2 } as const;
 
@@ -32,11 +34,14 @@ export function sock_accept(ctx: Context, fd: number, flags: number): number {
   const slot = ctx.fds.reserve();
   let r: number;
   try {
-    r = retrying(e, false, ctx.stop, () => {
+    r = libc.accept4(e.hostFd, null, null, sockFlags);
+    if (r >= 0) slot.entry.hostFd = r;
+    // Retried only where it must be: the common case makes no closure.
+    else r = retrying(e, false, ctx.stop, () => {
       const r = libc.accept4(e.hostFd, null, null, sockFlags);
       if (r >= 0) slot.entry.hostFd = r;
       return r;
-    });
+    }, r);
   } catch (err) {
     ctx.fds.cancel(slot);
     throw err;
@@ -45,9 +50,8 @@ export function sock_accept(ctx: Context, fd: number, flags: number): number {
     ctx.fds.cancel(slot);
     return AGAIN;
   }
-  const [base, inheriting] = maxRights(FILETYPE.SOCKET_STREAM);
   slot.entry.exclusive = true; // accept4 made the description; only this descriptor refers to it
-  return ctx.fds.commit(slot, FILETYPE.SOCKET_STREAM, base, inheriting);
+  return ctx.fds.commit(slot, FILETYPE.SOCKET_STREAM, ACCEPTED_RIGHTS[0], ACCEPTED_RIGHTS[1]);
 }
 
 /**
