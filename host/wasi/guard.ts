@@ -73,6 +73,12 @@ function wrapper(fn: Fn, enter: () => void, leave: (r: number | void) => number,
     case 7: return (a: A, b: A, c: A, d: A, f: A, g: A, h: A) => {
       enter(); try { return leave(fn(a, b, c, d, f, g, h)); } catch (e) { return leave(caught(e)); }
     };
+    case 8: return (a: A, b: A, c: A, d: A, f: A, g: A, h: A, i: A) => {
+      enter(); try { return leave(fn(a, b, c, d, f, g, h, i)); } catch (e) { return leave(caught(e)); }
+    };
+    case 9: return (a: A, b: A, c: A, d: A, f: A, g: A, h: A, i: A, j: A) => {
+      enter(); try { return leave(fn(a, b, c, d, f, g, h, i, j)); } catch (e) { return leave(caught(e)); }
+    };
     default: return (...args: A[]) => { enter(); try { return leave(fn(...args)); } catch (e) { return leave(caught(e)); } };
   }
 }
