@@ -11,6 +11,11 @@ import { IOVEC_SIZE } from './abi.js';
 /** readv(2) and writev(2) answer EINVAL past UIO_MAXIOV iovecs; so do we, before decoding. */
 const IOV_MAX = 1024;
 const hostIov = Buffer.alloc(IOV_MAX * 16);
+/**
+ * Written through a DataView: TurboFan inlines its accessors, where a Buffer method is a
+ * property looked up on the prototype at each call (a LoadIC per field on the hot path).
+ */
+const hostIovView = new DataView(hostIov.buffer, hostIov.byteOffset, hostIov.length);
 const POLLIN = 1, POLLOUT = 4;
 const EAGAIN = 11;
 const pollfd = Buffer.alloc(8);
@@ -70,10 +75,10 @@ export function hostIovecs(mem: GuestMemory, count: number): Buffer {
   for (let i = 0; i < count; i++) {
     const len = iovLen[i];
     const addr = len === 0 ? 0 : base + iovPtr[i];
-    hostIov.writeUInt32LE(addr % 0x100000000, i * 16);
-    hostIov.writeUInt32LE(Math.floor(addr / 0x100000000), i * 16 + 4);
-    hostIov.writeUInt32LE(len, i * 16 + 8);
-    hostIov.writeUInt32LE(0, i * 16 + 12);
+    hostIovView.setUint32(i * 16, addr % 0x100000000, true);
+    hostIovView.setUint32(i * 16 + 4, Math.floor(addr / 0x100000000), true);
+    hostIovView.setUint32(i * 16 + 8, len, true);
+    hostIovView.setUint32(i * 16 + 12, 0, true);
   }
   return hostIov;
 }
@@ -146,15 +151,16 @@ export function retrying(e: FdEntry, write: boolean, stop: Int32Array | null, op
 
 /** struct msghdr on LP64 Linux: name @0, namelen @8, iov @16, iovlen @24, control @32, controllen @40, flags @48. */
 const msg = Buffer.alloc(56);
+const msgView = new DataView(msg.buffer, msg.byteOffset, msg.length); // as hostIovView
 /**
  * The msghdr over the host iovec array (hostIovecs), whose address never changes: only the
  * count, and the flags recvmsg(2) wrote last time, change between calls (the kernel never
  * writes the other fields without a name or control buffer).
  */
 export function msghdr(count: number): Buffer {
-  if (msg.readUInt32LE(16) === 0) msg.writeBigUInt64LE(hostIovecsAddress(), 16);
-  msg.writeUInt32LE(count, 24);
-  msg.writeInt32LE(0, 48);
+  if (msgView.getUint32(16, true) === 0) msg.writeBigUInt64LE(hostIovecsAddress(), 16);
+  msgView.setUint32(24, count, true);
+  msgView.setInt32(48, 0, true);
   return msg;
 }
 

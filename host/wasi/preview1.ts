@@ -23,6 +23,8 @@ import { guard, type Imports } from './guard.js';
 const timespec = Buffer.alloc(16);
 /** Its address, for the binding that takes one (libc.ts: the hot path's pointers as addresses). */
 const timespecAt = Number(libc.addressOf(timespec));
+/** Read through a DataView, whose accessors TurboFan inlines (io.ts, hostIovView). */
+const timespecView = new DataView(timespec.buffer, timespec.byteOffset, timespec.length);
 /** fd_prestat_get's tag for a listener: not in the witx (whose `preopentype` has only `dir`, 0). */
 export const PREOPENTYPE_LISTENER = 1;
 
@@ -40,8 +42,8 @@ function clockNs(read: typeof libc.clock_gettime, id: number): bigint {
  * exact plain numbers: no BigInt for a call a server makes per request. Realtime nanoseconds
  * pass 2^53, so seconds are split in 16-bit parts where a product could lose bits.
  */
-function setTimestamp(out: DataView, at: number, ts: Buffer): void {
-  const sec = ts.readUInt32LE(0) + ts.readInt32LE(4) * 0x100000000, nsec = ts.readUInt32LE(8);
+function setTimestamp(out: DataView, at: number, ts: DataView): void {
+  const sec = ts.getUint32(0, true) + ts.getInt32(4, true) * 0x100000000, nsec = ts.getUint32(8, true);
   if (sec < 0) { // before 1970: the u64 wraps, as the BigInt it stands for would
     out.setBigUint64(at, BigInt.asUintN(64, BigInt(sec) * 1_000_000_000n + BigInt(nsec)), true);
     return;
@@ -105,7 +107,7 @@ export function preview1(ctx: Context): Imports {
     clock_time_get: (id: number, _precision: bigint, ret: number) => {
       const out = mem.view(ret, 8);
       if ((id >>> 0) > CLOCK.THREAD_CPUTIME_ID || libc.clockGettimeAt(id, timespecAt) < 0) fail(errno.inval);
-      setTimestamp(out, ret >>> 0, timespec);
+      setTimestamp(out, ret >>> 0, timespecView);
     },
     random_get: (buf: number, len: number) => randomGet(ctx, buf, len),
     sched_yield: () => { libc.sched_yield(); },
