@@ -44,9 +44,10 @@ export class GuestMemory {
   }
 
   private refresh(): void {
-    // memory.grow detaches the old ArrayBuffer, whose byteLength then reads 0: checking that
-    // is much cheaper than the Memory.buffer getter on every call.
-    if (this.buffer.byteLength !== 0) return;
+    // memory.grow detaches the old ArrayBuffer, and a view of a detached buffer has length 0:
+    // checking that is much cheaper than the Memory.buffer getter on every call, and cheaper
+    // than ArrayBuffer's byteLength, which TurboFan leaves a builtin call (~60 instructions).
+    if (this.u8.length !== 0) return;
     const m = this.memory;
     if (m === null) fail(errno.fault);
     if (m.buffer !== this.buffer) {
