@@ -10,7 +10,7 @@ import * as libc from '../host/native/libc.js';
 import { F } from '../host/native/platform.js';
 import { hostPipe, tcpConnect, tcpListener } from './helpers/fds.js';
 import { CLI, GUESTS, ROOT, loadGuest, openFds, runCli, tempDir } from './helpers/guest.js';
-import { Caller } from './helpers/imports.js';
+import { Caller, SIGNATURES, kindsOf, type Module } from './helpers/imports.js';
 
 const EXAMPLES = join(ROOT, 'examples');
 const HELLO = readFileSync(join(EXAMPLES, 'hello.txt'), 'utf8');
@@ -161,6 +161,22 @@ embedding('every host descriptor a sandbox holds is close-on-exec: a child proce
     c.close();
     for (const fd of [pr, pw, l.fd, client]) libc.close(fd);
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+embedding('every import takes exactly its wasm parameters, so that no call pays for an arity mismatch or an arguments array', () => {
+  // V8 calls a JavaScript import whose parameter count matches the wasm signature's directly;
+  // a rest parameter (length 0) takes the slower path and builds an array per call (guard.ts).
+  const sandbox = new Sandbox({ stdin: null, stdout: null, stderr: null });
+  try {
+    const imports = sandbox.getImportObject() as Record<Module, Record<string, (...a: unknown[]) => number>>;
+    for (const module of Object.keys(SIGNATURES) as Module[]) {
+      for (const name of Object.keys(SIGNATURES[module])) {
+        assert.is(imports[module][name].length, kindsOf(module, name).length, `${module}.${name}`);
+      }
+    }
+  } finally {
+    sandbox.close();
   }
 });
 

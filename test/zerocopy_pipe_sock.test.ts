@@ -104,6 +104,65 @@ cork('sock_cork on a listening socket answers what Linux answers (it is not conn
   assert.is(corked(l), 1);
 }));
 
+/**
+ * A connection to `listener` from `from` (four octets, all on loopback's 127.0.0.0/8) and
+ * `port` (0: the kernel's choice); returns the accepted end, whose peer that is.
+ */
+function acceptedFrom(listener: { fd: number; port: number }, from: number[], port: number): [accepted: number, client: number] {
+  const AF_INET = 2, SOCK_STREAM = 1;
+  const client = ok(libc.socket(AF_INET, SOCK_STREAM | O.CLOEXEC, 0), 'socket');
+  try {
+    const addr = Buffer.alloc(16);
+    addr.writeUInt16LE(AF_INET, 0);
+    addr.writeUInt16BE(port, 2);
+    addr.set(from, 4);
+    // A four-digit port someone else holds: the next one (EADDRINUSE is 98).
+    let r = libc.bind_(client, addr, 16);
+    for (let p = port + 1; r === -98 && port !== 0 && p < 10000; p++) {
+      addr.writeUInt16BE(p, 2);
+      r = libc.bind_(client, addr, 16);
+    }
+    ok(r, `bind ${from.join('.')}:${port}`);
+    addr.writeUInt16BE(listener.port, 2);
+    addr.set([127, 0, 0, 1], 4);
+    ok(libc.connect(client, addr, 16), 'connect');
+    return [ok(libc.accept4(listener.fd, null, null, O.CLOEXEC), 'accept4'), client];
+  } catch (e) {
+    libc.close(client);
+    throw e;
+  }
+}
+
+/** The peer of a host socket as the kernel reports it, printed here: "a.b.c.d:port". */
+function nativePeerText(hostFd: number): string {
+  const addr = Buffer.alloc(28), len = Buffer.from([28, 0, 0, 0]);
+  ok(libc.getpeername(hostFd, addr, len), 'getpeername');
+  return `${[...addr.subarray(4, 8)].join('.')}:${addr.readUInt16BE(2)}`;
+}
+
+// Octets of one, two and three digits, 0 and 255 among them, and ports of four and five
+// digits (lower ones need privileges): the text is written digit by digit (transfer.ts).
+const PEERS: [from: number[], port: number][] = [
+  [[127, 0, 0, 1], 0], [[127, 10, 200, 5], 0], [[127, 255, 99, 0], 0], [[127, 1, 2, 3], 1024 + (process.pid % 8000)],
+  [[127, 4, 56, 78], 1024 + ((process.pid + 4000) % 8000)],
+];
+
+cork('sock_peername of an IPv4 peer is the address the kernel reports, byte for byte', () => withCaller((c, host) => {
+  const listener = tcpListener(PEERS.length);
+  host.push(listener.fd);
+  for (const [from, port] of PEERS) {
+    const [accepted, client] = acceptedFrom(listener, from, port);
+    host.push(accepted, client);
+    const expected = nativePeerText(accepted);
+    if (port !== 0) assert.match(expected, /:\d{4}$/, 'a four-digit port');
+    c.u8.fill(0xff, 0x400, 0x440);
+    assert.is(errnoName[c.zc.sock_peername(c.sandbox.grant(accepted), 0x400, 64, RET)], 'success', expected);
+    const len = c.u32(RET);
+    assert.is(Buffer.from(c.u8.subarray(0x400, 0x400 + len)).toString('latin1'), expected);
+    assert.is(c.u8[0x400 + len], 0xff, 'nothing is written past the text');
+  }
+}));
+
 cork('sock_peername on a listening socket is notconn, as Linux answers ENOTCONN', () => withCaller((c, host) => {
   const l = tcpListener().fd;
   host.push(l);

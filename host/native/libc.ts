@@ -11,20 +11,46 @@ requireLinux();
 
 const libc = koffi.load('libc.so.6');
 
-/** A raw pointer: a host buffer, a view of guest memory, an absolute address, or null. */
-export type Ptr = Uint8Array | bigint | null;
+/**
+ * A raw pointer: a host buffer, a view of guest memory, an absolute address (a bigint, or a
+ * number below 2^53), or null.
+ */
+export type Ptr = Uint8Array | bigint | number | null;
 
 type Fn = (...args: any[]) => any;
 const bind = (decl: string): Fn => libc.func(decl) as Fn;
 
-/** Wraps a binding that returns -1 and sets errno into one that returns -errno. */
+/** -1 as a 64-bit result: a constant, since `-1n` in an expression negates a new BigInt each time. */
+const MINUS_ONE = -1n;
+/** A binding's result in the raw syscall convention: -errno for -1, a number otherwise. */
+function result(r: number | bigint): number {
+  if (r === -1 || r === MINUS_ONE) return -koffi.errno();
+  return typeof r === 'bigint' ? Number(r) : r;
+}
+
+/**
+ * Wraps a binding that returns -1 and sets errno into one that returns -errno. The wrapper has
+ * the declaration's own number of parameters: a rest parameter and a spread would allocate an
+ * array per call (and go through V8's varargs call), on every system call the runtime makes.
+ */
 function sys<A extends unknown[]>(decl: string): (...args: A) => number {
   const f = bind(decl);
-  return (...args: A): number => {
-    const r = f(...args);
-    if (r === -1 || r === -1n) return -koffi.errno();
-    return typeof r === 'bigint' ? Number(r) : r;
-  };
+  const arity = decl.slice(decl.indexOf('(') + 1, decl.lastIndexOf(')')).split(',')
+    .filter((p) => p.trim() !== '' && p.trim() !== 'void').length;
+  return withArity(f, arity) as (...args: A) => number;
+}
+
+function withArity(f: Fn, arity: number): Fn {
+  switch (arity) {
+    case 0: return () => result(f());
+    case 1: return (a) => result(f(a));
+    case 2: return (a, b) => result(f(a, b));
+    case 3: return (a, b, c) => result(f(a, b, c));
+    case 4: return (a, b, c, d) => result(f(a, b, c, d));
+    case 5: return (a, b, c, d, e) => result(f(a, b, c, d, e));
+    case 6: return (a, b, c, d, e, g) => result(f(a, b, c, d, e, g));
+    default: return (...args) => result(f(...args));
+  }
 }
 
 /** Wraps a binding that returns the error number itself (posix_fadvise, posix_fallocate). */
@@ -99,7 +125,7 @@ export const utimensat = sys<[dirfd: number, path: string, times: Ptr, flags: nu
 // a JavaScript null for a `void *` at ~330 instructions more than a 0 for an integer (callgrind).
 /** A pointer argument as koffi's uint64_t: 0 for null, an absolute address, or a buffer's address. */
 function address(p: Ptr): bigint | number {
-  return p === null ? 0 : typeof p === 'bigint' ? p : addressOf(p);
+  return p === null ? 0 : typeof p === 'bigint' || typeof p === 'number' ? p : addressOf(p);
 }
 /** sendfile(2) with the offset pointer as an address (0 for NULL): the runtime's hot path. */
 export const sendfileAt = sys<[outFd: number, inFd: number, offset: bigint | number, count: bigint | number]>(
@@ -142,6 +168,16 @@ export const getpeername = sys<[fd: number, addr: Ptr, len: Ptr]>('int getpeerna
 export const shutdown = sys<[fd: number, how: number]>('int shutdown(int, int)');
 export const recvmsg = sys<[fd: number, msg: Ptr, flags: number]>('long recvmsg(int, void *, int)');
 export const sendmsg = sys<[fd: number, msg: Ptr, flags: number]>('long sendmsg(int, const void *, int)');
+
+// --- the hot path's pointers as addresses ------------------------------------------------
+// koffi checks a buffer passed for a `void *` (its type, its backing store, its length) at a
+// few hundred instructions; a number for a uint64_t costs next to nothing. These take the
+// address of a host buffer the caller keeps for good (addressOf, once: a buffer's backing store
+// never moves once it has an address), for calls a server makes on every connection.
+export const clockGettimeAt = sys<[clock: number, ts: number]>('int clock_gettime(int, uint64_t)');
+export const getpeernameAt = sys<[fd: number, addr: number, len: number]>('int getpeername(int, uint64_t, uint64_t)');
+export const epollCtlAt = sys<[epfd: number, op: number, fd: number, event: number]>('int epoll_ctl(int, int, int, uint64_t)');
+export const ioctlAt = sys<[fd: number, request: number, arg: number]>('int ioctl(int, unsigned long, uint64_t)');
 
 /** The absolute address of a buffer's first byte (for iovec arrays and loff_t pointers). */
 const memsetAddr = bind('void *memset(void *, int, size_t)');

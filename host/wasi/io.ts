@@ -11,21 +11,51 @@ import { IOVEC_SIZE } from './abi.js';
 /** readv(2) and writev(2) answer EINVAL past UIO_MAXIOV iovecs; so do we, before decoding. */
 const IOV_MAX = 1024;
 const hostIov = Buffer.alloc(IOV_MAX * 16);
+/**
+ * Written through a DataView: TurboFan inlines its accessors, where a Buffer method is a
+ * property looked up on the prototype at each call (a LoadIC per field on the hot path).
+ */
+const hostIovView = new DataView(hostIov.buffer, hostIov.byteOffset, hostIov.length);
 const POLLIN = 1, POLLOUT = 4;
 const EAGAIN = 11;
 const pollfd = Buffer.alloc(8);
 
-/** Decodes a guest (c)iovec array into views of guest memory, checking every buffer. */
-export function guestIovecs(mem: GuestMemory, iovs: number, count: number): Uint8Array[] {
+/**
+ * The guest (c)iovec array of the current call, decoded and checked by decodeIovecs: buffer
+ * addresses and lengths in guest memory. Shared scratch, as hostIov: calls never overlap, and
+ * each import decodes its array before anything else can run.
+ */
+const iovPtr = new Uint32Array(IOV_MAX), iovLen = new Uint32Array(IOV_MAX);
+
+/**
+ * Checks a guest (c)iovec array and every buffer it names (`inval` past IOV_MAX, `fault` for
+ * anything outside memory), keeping them for iovecViews and hostIovecs; returns the count.
+ * Nothing is allocated: a kernel descriptor's call needs no view of the buffers at all.
+ */
+export function decodeIovecs(mem: GuestMemory, iovs: number, count: number): number {
   count >>>= 0;
   if (count > IOV_MAX) fail(errno.inval);
-  mem.check(iovs, count * IOVEC_SIZE);
-  const views: Uint8Array[] = [];
+  const dv = mem.view(iovs, count * IOVEC_SIZE);
+  const at = iovs >>> 0;
   for (let i = 0; i < count; i++) {
-    const p = iovs + i * IOVEC_SIZE;
-    views.push(mem.bytes(mem.u32(p), mem.u32(p + 4)));
+    const ptr = dv.getUint32(at + i * IOVEC_SIZE, true), len = dv.getUint32(at + i * IOVEC_SIZE + 4, true);
+    mem.check(ptr, len);
+    iovPtr[i] = ptr;
+    iovLen[i] = len;
   }
+  return count;
+}
+
+/** The first `count` decoded buffers as views of guest memory, for virtual files and pending bytes. */
+export function iovecViews(mem: GuestMemory, count: number): Uint8Array[] {
+  const views: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) views.push(mem.bytes(iovPtr[i], iovLen[i]));
   return views;
+}
+
+/** Decodes a guest (c)iovec array into views of guest memory, checking every buffer. */
+export function guestIovecs(mem: GuestMemory, iovs: number, count: number): Uint8Array[] {
+  return iovecViews(mem, decodeIovecs(mem, iovs, count));
 }
 
 /** The host address of hostIov's first byte: its backing store never moves. */
@@ -35,27 +65,20 @@ export function hostIovecsAddress(): bigint {
   return hostIovAddress;
 }
 
-/** Guest memory's ArrayBuffer as last seen, and its host address as a number (< 2^53 on Linux). */
-let seenBuffer: ArrayBufferLike | null = null;
-let seenBase = 0;
-
 /**
- * Fills the host iovec array with the addresses of the given views of guest memory. Addresses
- * and lengths are written as u32 halves of plain numbers: a BigInt per field costs more than
- * the rest of the call.
+ * Fills the host iovec array with the host addresses of the first `count` decoded buffers.
+ * Addresses and lengths are written as u32 halves of plain numbers: a BigInt per field costs
+ * more than the rest of the call.
  */
-export function toHostIovecs(mem: GuestMemory, views: Uint8Array[]): Buffer {
-  for (let i = 0; i < views.length; i++) {
-    const v = views[i];
-    if (v.buffer !== seenBuffer) { // memory grew, or another guest: look its address up again
-      seenBase = Number(mem.address(0, 0));
-      seenBuffer = v.buffer;
-    }
-    const addr = v.length === 0 ? 0 : seenBase + v.byteOffset;
-    hostIov.writeUInt32LE(addr % 0x100000000, i * 16);
-    hostIov.writeUInt32LE(Math.floor(addr / 0x100000000), i * 16 + 4);
-    hostIov.writeUInt32LE(v.length, i * 16 + 8);
-    hostIov.writeUInt32LE(0, i * 16 + 12);
+export function hostIovecs(mem: GuestMemory, count: number): Buffer {
+  const base = count === 0 ? 0 : mem.hostAddress(0, 0);
+  for (let i = 0; i < count; i++) {
+    const len = iovLen[i];
+    const addr = len === 0 ? 0 : base + iovPtr[i];
+    hostIovView.setUint32(i * 16, addr % 0x100000000, true);
+    hostIovView.setUint32(i * 16 + 4, Math.floor(addr / 0x100000000), true);
+    hostIovView.setUint32(i * 16 + 8, len, true);
+    hostIovView.setUint32(i * 16 + 12, 0, true);
   }
   return hostIov;
 }
@@ -111,11 +134,11 @@ export const AGAIN = -errno.again;
  * Runs a raw syscall, retrying after a wait where the entry must appear blocking. Returns the
  * result, or AGAIN; other errors are thrown. A call interrupted for a stop
  * (sandbox/interrupt.ts) ends the guest; one interrupted by any other signal is restarted, as
- * with SA_RESTART.
+ * with SA_RESTART. `first`: the result of a first call the caller already made.
  */
-export function retrying(e: FdEntry, write: boolean, stop: Int32Array | null, op: () => number): number {
-  for (;;) {
-    const r = op();
+export function retrying(e: FdEntry, write: boolean, stop: Int32Array | null, op: () => number, first?: number): number {
+  for (let again = first !== undefined; ; again = false) {
+    const r = again ? first! : op();
     if (r === -EAGAIN) {
       if (!e.emulateBlocking) return AGAIN;
       waitReady(e.hostFd, write, stop);
@@ -128,11 +151,16 @@ export function retrying(e: FdEntry, write: boolean, stop: Int32Array | null, op
 
 /** struct msghdr on LP64 Linux: name @0, namelen @8, iov @16, iovlen @24, control @32, controllen @40, flags @48. */
 const msg = Buffer.alloc(56);
-/** The msghdr over the host iovec array (toHostIovecs), whose address never changes. */
+const msgView = new DataView(msg.buffer, msg.byteOffset, msg.length); // as hostIovView
+/**
+ * The msghdr over the host iovec array (hostIovecs), whose address never changes: only the
+ * count, and the flags recvmsg(2) wrote last time, change between calls (the kernel never
+ * writes the other fields without a name or control buffer).
+ */
 export function msghdr(count: number): Buffer {
-  msg.fill(0);
-  msg.writeBigUInt64LE(hostIovecsAddress(), 16);
-  msg.writeUInt32LE(count, 24);
+  if (msgView.getUint32(16, true) === 0) msg.writeBigUInt64LE(hostIovecsAddress(), 16);
+  msgView.setUint32(24, count, true);
+  msgView.setInt32(48, 0, true);
   return msg;
 }
 
@@ -149,16 +177,20 @@ function nonblocking(r: number): number {
 /** Linux's MSG_* flags (bits/socket.h). */
 export const MSG = { PEEK: 0x2, TRUNC: 0x20, DONTWAIT: 0x40, WAITALL: 0x100, NOSIGNAL: 0x4000 } as const;
 
-export function readInto(ctx: Context, e: FdEntry, views: Uint8Array[], offset: bigint | null): number {
-  if (e.pending !== null && offset === null) return readPending(e, views);
-  if (e.virtual !== null) return perView(e.virtual, 'read', views, offset);
-  if (views.length === 0) return 0;
-  const iov = toHostIovecs(ctx.mem, views);
+/** Reads into the `count` buffers decodeIovecs decoded last. */
+export function readInto(ctx: Context, e: FdEntry, count: number, offset: bigint | null): number {
+  if (e.pending !== null && offset === null) return readPending(e, iovecViews(ctx.mem, count));
+  if (e.virtual !== null) return perView(e.virtual, 'read', iovecViews(ctx.mem, count), offset);
+  if (count === 0) return 0;
+  const iov = hostIovecs(ctx.mem, count);
   // NONBLOCK the guest asked for on a shared socket that stays blocking: a non-blocking call.
-  if (e.emulateNonblock && offset === null) return nonblocking(libc.recvmsg(e.hostFd, msghdr(views.length), MSG.DONTWAIT));
-  return retrying(e, false, ctx.stop, () => offset === null
-    ? libc.readv(e.hostFd, iov, views.length)
-    : libc.preadv(e.hostFd, iov, views.length, BigInt.asIntN(64, offset)));
+  if (e.emulateNonblock && offset === null) return nonblocking(libc.recvmsg(e.hostFd, msghdr(count), MSG.DONTWAIT));
+  if (offset === null) {
+    // The common case makes no closure: one is made only where the call must be retried.
+    const r = libc.readv(e.hostFd, iov, count);
+    return r >= 0 ? r : retrying(e, false, ctx.stop, () => libc.readv(e.hostFd, iov, count), r);
+  }
+  return retrying(e, false, ctx.stop, () => libc.preadv(e.hostFd, iov, count, BigInt.asIntN(64, offset)));
 }
 
 /**
@@ -193,14 +225,18 @@ function readPending(e: FdEntry, views: Uint8Array[]): number {
   return total;
 }
 
-export function writeFrom(ctx: Context, e: FdEntry, views: Uint8Array[], offset: bigint | null): number {
-  if (e.virtual !== null) return perView(e.virtual, 'write', views, offset);
-  if (views.length === 0) return 0;
-  const iov = toHostIovecs(ctx.mem, views);
+/** Writes from the `count` buffers decodeIovecs decoded last. */
+export function writeFrom(ctx: Context, e: FdEntry, count: number, offset: bigint | null): number {
+  if (e.virtual !== null) return perView(e.virtual, 'write', iovecViews(ctx.mem, count), offset);
+  if (count === 0) return 0;
+  const iov = hostIovecs(ctx.mem, count);
   if (e.emulateNonblock && offset === null) {
-    return nonblocking(libc.sendmsg(e.hostFd, msghdr(views.length), MSG.DONTWAIT | MSG.NOSIGNAL));
+    return nonblocking(libc.sendmsg(e.hostFd, msghdr(count), MSG.DONTWAIT | MSG.NOSIGNAL));
   }
-  return retrying(e, true, ctx.stop, () => offset === null
-    ? libc.writev(e.hostFd, iov, views.length)
-    : libc.pwritev(e.hostFd, iov, views.length, BigInt.asIntN(64, offset)));
+  if (offset === null) {
+    // The common case makes no closure: one is made only where the call must be retried.
+    const r = libc.writev(e.hostFd, iov, count);
+    return r >= 0 ? r : retrying(e, true, ctx.stop, () => libc.writev(e.hostFd, iov, count), r);
+  }
+  return retrying(e, true, ctx.stop, () => libc.pwritev(e.hostFd, iov, count, BigInt.asIntN(64, offset)));
 }

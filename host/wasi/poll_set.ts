@@ -76,6 +76,9 @@ export class PollSet implements TableObserver {
   /** How many registrations are in the epoll set: the most one epoll_wait can return. */
   live = 0;
   private readonly event = Buffer.alloc(16);
+  /** Its address, for the binding that takes one (libc.ts: the hot path's pointers as addresses). */
+  private readonly eventAt = Number(libc.addressOf(this.event));
+  private readonly eventView = new DataView(this.event.buffer, this.event.byteOffset, this.event.length);
 
   constructor(private readonly table: FdTable) {
     // The table owns the epoll descriptor from the moment it exists (FdTable.holdOwn, its
@@ -207,11 +210,14 @@ export class PollSet implements TableObserver {
   }
 
   private ctl(op: number, fd: number, events: number, token: number): number {
-    this.event.fill(0);
-    this.event.writeUInt32LE(events, 0);
-    this.event.writeUInt32LE(token % 0x100000000, libc.EPOLL_DATA_OFFSET);
-    this.event.writeUInt32LE(Math.floor(token / 0x100000000), libc.EPOLL_DATA_OFFSET + 4);
-    return libc.epoll_ctl(this.epfd, op, fd, this.event);
+    // Every byte written (events, data, and on arm64 the padding between): a DataView, whose
+    // accessors TurboFan inlines, where Buffer methods are looked up per call.
+    const v = this.eventView;
+    v.setUint32(0, events, true);
+    v.setUint32(4, 0, true);
+    v.setUint32(libc.EPOLL_DATA_OFFSET, token % 0x100000000, true);
+    v.setUint32(libc.EPOLL_DATA_OFFSET + 4, Math.floor(token / 0x100000000), true);
+    return libc.epollCtlAt(this.epfd, op, fd, this.eventAt);
   }
 
   // --- TableObserver ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ import type { FdEntry } from '../sandbox/fd_table.js';
 import { isListening } from '../listen.js';
 import { CLOCK, FDSTAT, PRESTAT, PREOPENTYPE_DIR } from './abi.js';
 import * as fd from './fd.js';
-import { guestIovecs, readInto, stopPoint, writeFrom } from './io.js';
+import { decodeIovecs, readInto, stopPoint, writeFrom } from './io.js';
 import * as path from './path.js';
 import * as pathOps from './path_ops.js';
 import { fd_readdir } from './dir.js';
@@ -22,6 +22,10 @@ import { writeFilestat } from './stat.js';
 import { guard, type Imports } from './guard.js';
 
 const timespec = Buffer.alloc(16);
+/** Its address, for the binding that takes one (libc.ts: the hot path's pointers as addresses). */
+const timespecAt = Number(libc.addressOf(timespec));
+/** Read through a DataView, whose accessors TurboFan inlines (io.ts, hostIovView). */
+const timespecView = new DataView(timespec.buffer, timespec.byteOffset, timespec.length);
 /** fd_prestat_get's tag for a listener or a grant: not in the witx (whose `preopentype` has only `dir`, 0). */
 export const PREOPENTYPE_LISTENER = 1;
 /** A listener, or a descriptor the host granted before the preopens: passed over by a preopen scan. */
@@ -42,8 +46,8 @@ function clockNs(read: typeof libc.clock_gettime, id: number): bigint {
  * exact plain numbers: no BigInt for a call a server makes per request. Realtime nanoseconds
  * pass 2^53, so seconds are split in 16-bit parts where a product could lose bits.
  */
-function setTimestamp(out: DataView, at: number, ts: Buffer): void {
-  const sec = ts.readUInt32LE(0) + ts.readInt32LE(4) * 0x100000000, nsec = ts.readUInt32LE(8);
+function setTimestamp(out: DataView, at: number, ts: DataView): void {
+  const sec = ts.getUint32(0, true) + ts.getInt32(4, true) * 0x100000000, nsec = ts.getUint32(8, true);
   if (sec < 0) { // before 1970: the u64 wraps, as the BigInt it stands for would
     out.setBigUint64(at, BigInt.asUintN(64, BigInt(sec) * 1_000_000_000n + BigInt(nsec)), true);
     return;
@@ -106,8 +110,8 @@ export function preview1(ctx: Context): Imports {
     },
     clock_time_get: (id: number, _precision: bigint, ret: number) => {
       const out = mem.view(ret, 8);
-      if ((id >>> 0) > CLOCK.THREAD_CPUTIME_ID || libc.clock_gettime(id, timespec) < 0) fail(errno.inval);
-      setTimestamp(out, ret >>> 0, timespec);
+      if ((id >>> 0) > CLOCK.THREAD_CPUTIME_ID || libc.clockGettimeAt(id, timespecAt) < 0) fail(errno.inval);
+      setTimestamp(out, ret >>> 0, timespecView);
     },
     random_get: (buf: number, len: number) => randomGet(ctx, buf, len),
     sched_yield: () => { libc.sched_yield(); },
@@ -120,22 +124,22 @@ export function preview1(ctx: Context): Imports {
     fd_read: (f: number, iovs: number, n: number, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_READ);
-      return count(ret, readInto(ctx, e, guestIovecs(mem, iovs, n), null));
+      return count(ret, readInto(ctx, e, decodeIovecs(mem, iovs, n), null));
     },
     fd_write: (f: number, iovs: number, n: number, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_WRITE);
-      return count(ret, writeFrom(ctx, e, guestIovecs(mem, iovs, n), null));
+      return count(ret, writeFrom(ctx, e, decodeIovecs(mem, iovs, n), null));
     },
     fd_pread: (f: number, iovs: number, n: number, offset: bigint, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_READ | R.FD_SEEK);
-      return count(ret, readInto(ctx, e, guestIovecs(mem, iovs, n), offset));
+      return count(ret, readInto(ctx, e, decodeIovecs(mem, iovs, n), offset));
     },
     fd_pwrite: (f: number, iovs: number, n: number, offset: bigint, ret: number) => {
       mem.check(ret, 4);
       const e = ctx.fds.get(f, R.FD_WRITE | R.FD_SEEK);
-      return count(ret, writeFrom(ctx, e, guestIovecs(mem, iovs, n), offset));
+      return count(ret, writeFrom(ctx, e, decodeIovecs(mem, iovs, n), offset));
     },
     fd_seek: (f: number, offset: bigint, whence: number, ret: number) => {
       mem.check(ret, 8);
@@ -250,14 +254,14 @@ export function preview1(ctx: Context): Imports {
     sock_recv: (f: number, iovs: number, n: number, riflags: number, retLen: number, retFlags: number) => {
       mem.check(retLen, 4);
       mem.check(retFlags, 2);
-      const len = sock.sock_recv(ctx, f, guestIovecs(mem, iovs, n), riflags & 0xffff);
+      const len = sock.sock_recv(ctx, f, decodeIovecs(mem, iovs, n), riflags & 0xffff);
       if (len < 0) return -len;
       mem.setU32(retLen, len);
       mem.setU16(retFlags, sock.recvFlags());
     },
     sock_send: (f: number, iovs: number, n: number, siflags: number, ret: number) => {
       mem.check(ret, 4);
-      return count(ret, sock.sock_send(ctx, f, guestIovecs(mem, iovs, n), siflags & 0xffff));
+      return count(ret, sock.sock_send(ctx, f, decodeIovecs(mem, iovs, n), siflags & 0xffff));
     },
     sock_shutdown: (f: number, how: number) => sock.sock_shutdown(ctx, f, how & 0xff),
   };

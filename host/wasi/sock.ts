@@ -7,8 +7,10 @@ import { check, errno, fail } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
 import { FILETYPE, R, maxRights } from '../sandbox/rights.js';
 import { FDFLAGS, RIFLAGS, ROFLAGS_RECV_DATA_TRUNCATED, SDFLAGS } from './abi.js';
-import { AGAIN, MSG, msgFlags, msghdr, readyNow, retrying, toHostIovecs } from './io.js';
+import { AGAIN, MSG, hostIovecs, msgFlags, msghdr, readyNow, retrying } from './io.js';
 
+/** The rights of an accepted connection: a socket_stream's (accept only yields those, below). */
+const ACCEPTED_RIGHTS = maxRights(FILETYPE.SOCKET_STREAM);
 /** shutdown(2)'s SHUT_*. */
 const SHUT = { RD: 0, WR: 1, RDWR: 2 } as const;
 
@@ -32,11 +34,14 @@ export function sock_accept(ctx: Context, fd: number, flags: number): number {
   const slot = ctx.fds.reserve();
   let r: number;
   try {
-    r = retrying(e, false, ctx.stop, () => {
+    r = libc.accept4(e.hostFd, null, null, sockFlags);
+    if (r >= 0) slot.entry.hostFd = r;
+    // Retried only where it must be: the common case makes no closure.
+    else r = retrying(e, false, ctx.stop, () => {
       const r = libc.accept4(e.hostFd, null, null, sockFlags);
       if (r >= 0) slot.entry.hostFd = r;
       return r;
-    });
+    }, r);
   } catch (err) {
     ctx.fds.cancel(slot);
     throw err;
@@ -45,23 +50,24 @@ export function sock_accept(ctx: Context, fd: number, flags: number): number {
     ctx.fds.cancel(slot);
     return AGAIN;
   }
-  const [base, inheriting] = maxRights(FILETYPE.SOCKET_STREAM);
   slot.entry.exclusive = true; // accept4 made the description; only this descriptor refers to it
-  return ctx.fds.commit(slot, FILETYPE.SOCKET_STREAM, base, inheriting);
+  return ctx.fds.commit(slot, FILETYPE.SOCKET_STREAM, ACCEPTED_RIGHTS[0], ACCEPTED_RIGHTS[1]);
 }
 
 /**
- * recvmsg(2): returns the bytes received, or AGAIN (io.ts); recvFlags() then tells the roflags.
+ * recvmsg(2) into the `count` buffers decodeIovecs decoded last: returns the bytes received,
+ * or AGAIN (io.ts); recvFlags() then tells the roflags.
  */
-export function sock_recv(ctx: Context, fd: number, views: Uint8Array[], riflags: number): number {
+export function sock_recv(ctx: Context, fd: number, count: number, riflags: number): number {
   const e = ctx.fds.getUnrevoked(fd, R.FD_READ);
   if (riflags & ~(RIFLAGS.RECV_PEEK | RIFLAGS.RECV_WAITALL)) fail(errno.inval);
   if (e.hostFd < 0) fail(errno.notsock);
   const flags = (riflags & RIFLAGS.RECV_PEEK ? MSG.PEEK : 0) | (riflags & RIFLAGS.RECV_WAITALL ? MSG.WAITALL : 0) |
     (e.emulateNonblock ? MSG.DONTWAIT : 0);
-  toHostIovecs(ctx.mem, views);
-  const m = msghdr(views.length);
-  return retrying(e, false, ctx.stop, () => libc.recvmsg(e.hostFd, m, flags));
+  hostIovecs(ctx.mem, count);
+  const m = msghdr(count);
+  const r = libc.recvmsg(e.hostFd, m, flags);
+  return r >= 0 ? r : retrying(e, false, ctx.stop, () => libc.recvmsg(e.hostFd, m, flags), r);
 }
 
 /** The roflags of the last sock_recv: RECV_DATA_TRUNCATED reports MSG_TRUNC (datagrams). */
@@ -69,13 +75,13 @@ export function recvFlags(): number {
   return msgFlags() & MSG.TRUNC ? ROFLAGS_RECV_DATA_TRUNCATED : 0;
 }
 
-/** sendmsg(2) with MSG_NOSIGNAL; returns the bytes sent, or AGAIN. WASI defines no siflags, so any bit is `inval`. */
-export function sock_send(ctx: Context, fd: number, views: Uint8Array[], siflags: number): number {
+/** sendmsg(2) with MSG_NOSIGNAL from the buffers decodeIovecs decoded last; returns the bytes sent, or AGAIN. WASI defines no siflags, so any bit is `inval`. */
+export function sock_send(ctx: Context, fd: number, count: number, siflags: number): number {
   const e = ctx.fds.getUnrevoked(fd, R.FD_WRITE);
   if (siflags !== 0) fail(errno.inval);
   if (e.hostFd < 0) fail(errno.notsock);
-  toHostIovecs(ctx.mem, views);
-  const m = msghdr(views.length);
+  hostIovecs(ctx.mem, count);
+  const m = msghdr(count);
   return retrying(e, true, ctx.stop, () => libc.sendmsg(e.hostFd, m, MSG.NOSIGNAL | (e.emulateNonblock ? MSG.DONTWAIT : 0)));
 }
 

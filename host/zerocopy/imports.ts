@@ -10,8 +10,6 @@ import { sock_connect, sock_error } from './connect.js';
 import { pipe_set_size } from './pipe_size.js';
 import { errno, fail } from '../sandbox/errno.js';
 
-const ascii = new TextEncoder();
-
 /** The version of the zerocopy ABI this host implements (docs/ABI.md). */
 export const ZEROCOPY_ABI_VERSION = 2;
 
@@ -71,11 +69,12 @@ export function zerocopy(ctx: Context): Imports {
     sock_peername: (fd: number, buf: number, bufLen: number, ret: number) => {
       result(ret, 4);
       // ASCII, one byte per character: checked to fit before anything is written.
-      const text = zc.sock_peername(ctx, fd);
-      if (text.length > (bufLen >>> 0)) fail(errno.nametoolong);
+      const len = zc.sock_peername(ctx, fd);
+      if (len > (bufLen >>> 0)) fail(errno.nametoolong);
       if (buf === 0) fail(errno.fault);
-      ascii.encodeInto(text, mem.bytes(buf, text.length));
-      mem.setU32(ret, text.length);
+      const out = mem.view(buf, len), at = buf >>> 0;
+      for (let i = 0; i < len; i++) out.setUint8(at + i, zc.peerText[i]);
+      mem.setU32(ret, len);
     },
     // ABI v2: outbound connections to granted addresses (connect.ts).
     sock_connect: (addr: number, addrLen: number, fdflags: number, ret: number) => {

@@ -38,11 +38,14 @@ export const PIPE_NONBLOCK = 4;
  */
 export const FAULT_ADDRESS = 0xffff_ffff_ffff_f000n;
 
-/** The host address the kernel is given for a guest offset pointer: null for 0 (NULL). */
-export function hostOffset(mem: GuestMemory, ptr: number): bigint | null {
+/**
+ * The host address the kernel is given for a guest offset pointer: null for 0 (NULL), a number
+ * (no BigInt per call) for one inside guest memory, FAULT_ADDRESS for one outside.
+ */
+export function hostOffset(mem: GuestMemory, ptr: number): number | bigint | null {
   if (ptr === 0) return null;
   try {
-    return mem.address(ptr, 8);
+    return mem.hostAddress(ptr, 8);
   } catch (e) {
     if (e instanceof WasiError) return FAULT_ADDRESS;
     throw e;
@@ -70,7 +73,7 @@ interface Operand { entry: FdEntry | null; refusal: number }
  * a descriptor that can seek at all. On one that cannot (a pipe, a socket, a terminal, a
  * virtual file), an offset is the kernel's to refuse (ESPIPE, or EINVAL in splice), as natively.
  */
-function operand(ctx: Context, fd: number, rights: number, offset: bigint | null): Operand {
+function operand(ctx: Context, fd: number, rights: number, offset: number | bigint | null): Operand {
   if (!ctx.fds.has(fd)) return { entry: null, refusal: errno.badf };
   const e = ctx.fds.get(fd);
   if ((e.rightsBase & rights) !== rights) return { entry: e, refusal: errno.notcapable };
@@ -271,21 +274,44 @@ export function corkEntry(e: FdEntry, enable: boolean): void {
 
 /**
  * getpeername(2), as text: "a.b.c.d:port" or "[v6]:port", for logs. WASI preview1 has no
- * way to learn a peer's address, and a server's log line wants one.
+ * way to learn a peer's address, and a server's log line wants one. The ASCII text is left in
+ * `peerText`; returns its length. An IPv4 address, what a server meets on every connection, is
+ * written digit by digit, without a string.
  */
-export function sock_peername(ctx: Context, fd: number): string {
+export function sock_peername(ctx: Context, fd: number): number {
   const e = ctx.fds.getUnrevoked(fd, 0);
   if (e.hostFd < 0) fail(errno.notsock);
   const addr = peerAddr;
   peerLen.writeUInt32LE(28, 0);
-  check(libc.getpeername(e.hostFd, addr, peerLen));
+  check(libc.getpeernameAt(e.hostFd, peerAddrAt, peerLenAt));
   const family = addr.readUInt16LE(0), port = addr.readUInt16BE(2);
-  if (family === 2) return `${addr[4]}.${addr[5]}.${addr[6]}.${addr[7]}:${port}`;
+  if (family === 2) {
+    let n = 0;
+    for (let i = 4; i < 8; i++) {
+      n = decimal(addr[i], n);
+      peerText[n++] = i < 7 ? 0x2e /* . */ : 0x3a /* : */;
+    }
+    return decimal(port, n);
+  }
   if (family === 10) {
     const groups = Array.from({ length: 8 }, (_, i) => addr.readUInt16BE(8 + i * 2).toString(16));
-    return `[${groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}]:${port}`;
+    const text = `[${groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}]:${port}`;
+    return ascii.encodeInto(text, peerText).written;
   }
   fail(errno.afnosupport);
 }
+
+/** Writes `v` (0..65535) in decimal into peerText at `at`; returns the index after it. */
+function decimal(v: number, at: number): number {
+  const digits = v >= 10000 ? 5 : v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1;
+  for (let i = digits - 1; i >= 0; i--, v = Math.floor(v / 10)) peerText[at + i] = 0x30 + (v % 10);
+  return at + digits;
+}
+
 /** struct sockaddr_storage's first 28 bytes (sockaddr_in6) and its length, reused per call. */
 const peerAddr = Buffer.alloc(28), peerLen = Buffer.alloc(4);
+/** Their addresses, for the binding that takes them (libc.ts: the hot path's pointers as addresses). */
+const peerAddrAt = Number(libc.addressOf(peerAddr)), peerLenAt = Number(libc.addressOf(peerLen));
+/** The text of the last sock_peername: "[" 39 characters of IPv6 "]:" 5 digits at most. */
+export const peerText = new Uint8Array(64);
+const ascii = new TextEncoder();
