@@ -34,6 +34,8 @@ test('jco is pinned to one exact version, the one whose glue is measured, instal
   const installed = JSON.parse(readFileSync(join(ROOT, 'node_modules', JCO_PACKAGE, 'package.json'), 'utf8')) as Pkg;
   assert.is(installed.version, JCO_VERSION);
   assert.is(TRANSPILE_OPTIONS.instantiation, 'sync');
+  // Host lowerings where the host has them (test/component_lower.test.ts), trampolines elsewhere.
+  assert.is(TRANSPILE_OPTIONS.importBindings, 'hybrid');
 });
 
 test('the glue\'s trampolines hold no debug log, no process.env read and no async bookkeeping', async () => {

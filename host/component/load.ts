@@ -13,10 +13,12 @@ import { JCO_VERSION, loadJco } from './jco.js';
  * The transpile options, part of the cache key. No TypeScript, no Node.js compat shims (the
  * host supplies everything), synchronous instantiation (WASI is synchronous here), and every
  * core module as a file (base64Cutoff 0) so that each is compiled once and can be posted to
- * worker threads.
+ * worker threads. Hybrid import bindings: an import the host gives a lowering of its own
+ * (wasi2/lower.ts: zerocopy.sendfile) is called as that core function, every other through
+ * jco's JavaScript trampoline as in the default mode ('js'), the glue otherwise the same.
  */
 export const TRANSPILE_OPTIONS = {
-  name: 'component', instantiation: 'sync', typescript: false, nodejsCompat: false, base64Cutoff: 0,
+  name: 'component', instantiation: 'sync', typescript: false, nodejsCompat: false, base64Cutoff: 0, importBindings: 'hybrid',
 } as const;
 const GLUE = 'component.js';
 

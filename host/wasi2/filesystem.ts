@@ -19,6 +19,7 @@ import * as pathOps from '../wasi/path_ops.js';
 import { statFd, type Filestat } from '../wasi/stat.js';
 import { fsError, fsResult } from './errors.js';
 import { DISPOSE } from './host.js';
+import { CABI_REP, repsOf } from './lower.js';
 import { IoError, InputStream, OutputStream } from './streams.js';
 
 /** descriptor-flags as bits, for what get-flags reports and open-at grants. */
@@ -95,6 +96,8 @@ const dirflags = (f: PathFlags): number => (f.symlinkFollow ? LOOKUP_SYMLINK_FOL
 
 export class Descriptor {
   dropped = false;
+  /** The rep jco's glue keeps for this descriptor while the guest holds a handle (lower.ts). */
+  private rep = 0;
   constructor(
     readonly ctx: Context,
     /** The guest descriptor number in ctx.fds. */
@@ -297,7 +300,13 @@ export class Descriptor {
     return this.fd;
   }
 
+  get [CABI_REP](): number {
+    return this.rep ||= repsOf(this.ctx).add(this);
+  }
+
   [DISPOSE](): void {
+    repsOf(this.ctx).remove(this.rep);
+    this.rep = 0;
     if (this.dropped) return;
     this.dropped = true;
     if (this.owned && this.ctx.fds.has(this.fd)) closeEntry(this.ctx.fds.remove(this.fd));

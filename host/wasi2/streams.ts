@@ -23,6 +23,7 @@ import type { FdEntry } from '../sandbox/fd_table.js';
 import { FILETYPE } from '../sandbox/rights.js';
 import * as zc from '../zerocopy/transfer.js';
 import { checkStop, DISPOSE } from './host.js';
+import { CABI_REP, repsOf } from './lower.js';
 import { Pollable, POLLIN, POLLOUT, poll } from './poll.js';
 
 const EAGAIN = 11, EINVAL = 22;
@@ -102,7 +103,15 @@ abstract class Stream {
     poll(this.ctx, [new Pollable(this.ctx, this.entry.hostFd, events)]);
   }
 
+  /** The rep jco's glue keeps for this stream while the guest holds a handle (lower.ts). */
+  private rep = 0;
+  get [CABI_REP](): number {
+    return this.rep ||= repsOf(this.ctx).add(this);
+  }
+
   [DISPOSE](): void {
+    repsOf(this.ctx).remove(this.rep);
+    this.rep = 0;
     this.onDrop?.();
   }
 }

@@ -8,8 +8,9 @@ import type { Context } from '../sandbox/context.js';
 import { closeEntry, type FdEntry } from '../sandbox/fd_table.js';
 import { FILETYPE } from '../sandbox/rights.js';
 import * as zc from '../zerocopy/transfer.js';
-import type { Descriptor } from './filesystem.js';
+import { Descriptor } from './filesystem.js';
 import { checkStop } from './host.js';
+import { borrowed, CABI_LOWER, type LowerContext, MemoryView, repsOf } from './lower.js';
 import { poll, Pollable, POLLIN, POLLOUT } from './poll.js';
 import { InputStream, OutputStream } from './streams.js';
 import type { TcpSocket } from './sockets.js';
@@ -88,17 +89,73 @@ function live<T>(get: () => T): T {
 /** offIn's host address, once: koffi converts a bigint address faster than a Buffer. */
 const offInAddress = libc.addressOf(offIn);
 
-export function zerocopyInterface(ctx: Context) {
-  return {
-    sendfile: (inp: Descriptor, offset: bigint, out: OutputStream, count: bigint): bigint => {
-      // The hot path: both ends kernel descriptors, nothing buffered, the call succeeds.
-      const fast = inp.dropped ? null : ctx.fds.entryOrNull(inp.fd);
-      const to = out.fastEntry();
-      if (fast !== null && to !== null && zc.kernel(fast) && zc.kernel(to) && (ctx.stop === null || ctx.stop[0] === 0)) {
-        offIn64[0] = offset;
-        const r = libc.sendfile(to.hostFd, fast.hostFd, offInAddress, count);
-        if (r >= 0) return BigInt(r);
+/**
+ * The hot path of sendfile: both ends kernel descriptors, nothing buffered, no stop asked.
+ * Returns the bytes sent, or -1 (or -errno) where the general path must run (and report).
+ */
+function sendfileNow(ctx: Context, inp: Descriptor, offset: bigint, out: OutputStream, count: bigint): number {
+  const from = inp.dropped ? null : ctx.fds.entryOrNull(inp.fd);
+  const to = out.fastEntry();
+  if (from === null || to === null || !zc.kernel(from) || !zc.kernel(to) || (ctx.stop !== null && ctx.stop[0] !== 0)) return -1;
+  offIn64[0] = offset;
+  return libc.sendfile(to.hostFd, from.hostFd, offInAddress, count);
+}
+
+/** error-code's cases in wit/zerocopy.wit's order: their canonical-ABI discriminants. */
+export const ERROR_CODES = [
+  'access', 'bad-descriptor', 'invalid', 'io', 'is-directory', 'pipe', 'invalid-seek', 'not-permitted', 'unsupported',
+  'insufficient-memory', 'insufficient-space', 'file-too-large', 'overflow', 'connection-reset', 'not-socket',
+  'cross-device', 'descriptor-limit',
+] as const;
+const ERROR_INDEX = new Map<unknown, number>(ERROR_CODES.map((c, i) => [c, i]));
+
+/**
+ * sendfile as a core function for jco's hybrid glue (lower.ts): `(in, offset, out, count,
+ * ret)` with the handles looked up in the glue's tables, and result<u64, error-code> stored at
+ * `ret` (the discriminant at 0, the payload at 8: CanonicalABI.md, store of a variant). The
+ * hot path stores the count without making a bigint; anything else runs `sendfile` itself, so
+ * the semantics are the JavaScript function's. A thrown error-code becomes the `err`; anything
+ * else (an exit, a trap) propagates, as the glue's getErrorPayload lets Errors through.
+ */
+function lowerSendfile(ctx: Context, sendfile: (inp: Descriptor, offset: bigint, out: OutputStream, count: bigint) => bigint) {
+  return ({ memory, resourceTables = [] }: LowerContext) => {
+    const reps = repsOf(ctx), view = new MemoryView(memory);
+    return (inHandle: number, offset: bigint, outHandle: number, count: bigint, ret: number): void => {
+      const inp = borrowed(resourceTables, reps, inHandle, Descriptor);
+      const out = borrowed(resourceTables, reps, outHandle, OutputStream);
+      // i64s arrive signed; the WIT's u64s are their unsigned readings.
+      const n = count < 0n ? BigInt.asUintN(64, count) : count;
+      const r = sendfileNow(ctx, inp, offset, out, n);
+      if (r >= 0) {
+        const dv = view.get();
+        dv.setUint8(ret, 0);
+        dv.setUint32(ret + 8, r % 0x1_0000_0000, true);
+        dv.setUint32(ret + 12, Math.floor(r / 0x1_0000_0000), true);
+        return;
       }
+      let sent: bigint;
+      try {
+        sent = sendfile(inp, BigInt.asUintN(64, offset), out, n);
+      } catch (e) {
+        const code = ERROR_INDEX.get(e);
+        if (code === undefined) throw e;
+        const dv = view.get();
+        dv.setUint8(ret, 1);
+        dv.setUint8(ret + 8, code);
+        return;
+      }
+      const dv = view.get();
+      dv.setUint8(ret, 0);
+      dv.setBigUint64(ret + 8, sent, true);
+    };
+  };
+}
+
+export function zerocopyInterface(ctx: Context) {
+  const fns = {
+    sendfile: (inp: Descriptor, offset: bigint, out: OutputStream, count: bigint): bigint => {
+      const r = sendfileNow(ctx, inp, offset, out, count);
+      if (r >= 0) return BigInt(r);
       const src = live(() => ctx.fds.get(inp.live()));
       const dst = flushed(out);
       let at = offset;
@@ -156,5 +213,7 @@ export function zerocopyInterface(ctx: Context) {
       live(() => zc.corkEntry(e, enable));
     },
   };
+  Object.defineProperty(fns.sendfile, CABI_LOWER, { value: lowerSendfile(ctx, fns.sendfile) });
+  return fns;
 }
 
