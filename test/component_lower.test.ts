@@ -10,19 +10,13 @@ import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } f
 import { join } from 'node:path';
 import { loadComponent } from '../host/component/load.js';
 import { Sandbox } from '../host/index.js';
-import * as libc from '../host/native/libc.js';
-import { AT, O } from '../host/native/platform.js';
-import type { Context } from '../host/sandbox/context.js';
-import { FdTable } from '../host/sandbox/fd_table.js';
-import { GuestMemory } from '../host/sandbox/memory.js';
-import { FILETYPE } from '../host/sandbox/rights.js';
 import type { Descriptor } from '../host/wasi2/filesystem.js';
 import { DISPOSE } from '../host/wasi2/host.js';
-import { wasi2Imports } from '../host/wasi2/imports.js';
 import { CABI_LOWER, CABI_REP, repsOf } from '../host/wasi2/lower.js';
-import type { InputStream, OutputStream } from '../host/wasi2/streams.js';
+import type { OutputStream } from '../host/wasi2/streams.js';
 import { ERROR_CODES } from '../host/wasi2/zerocopy.js';
 import { ROOT, tempDir } from './helpers/guest.js';
+import { wasi2Host } from './helpers/component_caller.js';
 
 const T_FLAG = 1 << 30; // jco 1.12.0's glue: an own handle's rep is stored with it
 const work = tempDir('wzc-comp-lower-');
@@ -35,21 +29,15 @@ type Lowered = (inHandle: number, offset: bigint, outHandle: number, count: bigi
 
 /** The WASI 0.2 imports over a table with `work` preopened; a file, a pipe, and jco-shaped handle tables. */
 function host() {
-  const fds = new FdTable(64);
-  const ctx: Context = { mem: new GuestMemory(), fds, args: [], env: [], stop: null, exitStatus: null };
-  fds.insert(fds.adopt(libc.openat(AT.FDCWD, work, O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0), '/', FILETYPE.DIRECTORY), 3);
-  const imports = wasi2Imports(ctx) as Record<string, Record<string, any>>;
-  const [[dir]] = imports['wasi:filesystem/preopens'].getDirectories() as [Descriptor, string][];
-  const zerocopy = imports['wasm-zerocopy:zerocopy/zerocopy'];
-  const file = dir.openAt({}, 'f', {}, { read: true });
-  const [pipeIn, pipeOut] = zerocopy.pipe() as [InputStream, OutputStream];
+  const h = wasi2Host(work);
+  const { zerocopy, file, pipeOut } = h;
   // As the glue makes them (rscTableCreateOwn): handle 1 in each, the rep from the object.
   const rep = (o: object) => (o as unknown as Record<symbol, number>)[CABI_REP];
   const descriptors = [T_FLAG, 0, 0, rep(file) | T_FLAG];
   const streams = [T_FLAG, 0, 0, rep(pipeOut) | T_FLAG];
   const memory = new WebAssembly.Memory({ initial: 1 });
   const lower = (tables: number[][]): Lowered => zerocopy.sendfile[CABI_LOWER]({ memory, resourceTables: tables });
-  return { ctx, dir, zerocopy, file, pipeIn, pipeOut, descriptors, streams, memory, lower, close: () => fds.closeAll() };
+  return { ...h, descriptors, streams, memory, lower };
 }
 
 /** The result<u64, error-code> stored at `ret`: `ok N` or the error-code's name. */

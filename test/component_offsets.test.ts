@@ -10,15 +10,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as libc from '../host/native/libc.js';
 import { AT, O } from '../host/native/platform.js';
-import type { Context } from '../host/sandbox/context.js';
 import { errnoName, fromLinux } from '../host/sandbox/errno.js';
-import { FdTable } from '../host/sandbox/fd_table.js';
-import { GuestMemory } from '../host/sandbox/memory.js';
-import { FILETYPE } from '../host/sandbox/rights.js';
 import type { Descriptor } from '../host/wasi2/filesystem.js';
-import { wasi2Imports } from '../host/wasi2/imports.js';
 import { zerocopyError } from '../host/wasi2/zerocopy.js';
 import { tempDir } from './helpers/guest.js';
+import { wasi2Host } from './helpers/component_caller.js';
 import { hostPipe } from './helpers/fds.js';
 
 const PAST = 2n ** 63n; // the first u64 that is a negative loff_t
@@ -26,17 +22,7 @@ const work = tempDir('wzc-comp-offsets-');
 writeFileSync(join(work, 'f'), 'xyz');
 
 /** The WASI 0.2 imports over a table with `work` preopened, and what a test opens in it. */
-function host() {
-  const fds = new FdTable(64);
-  const ctx: Context = { mem: new GuestMemory(), fds, args: [], env: [], stop: null, exitStatus: null };
-  fds.insert(fds.adopt(libc.openat(AT.FDCWD, work, O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0), '/', FILETYPE.DIRECTORY), 3);
-  const imports = wasi2Imports(ctx) as Record<string, Record<string, any>>;
-  const [[dir]] = imports['wasi:filesystem/preopens'].getDirectories() as [Descriptor, string][];
-  const zerocopy = imports['wasm-zerocopy:zerocopy/zerocopy'];
-  const file = dir.openAt({}, 'f', {}, { read: true });
-  const [pipeIn, pipeOut] = zerocopy.pipe();
-  return { ctx, dir, zerocopy, file, pipeIn, pipeOut, close: () => fds.closeAll() };
-}
+const host = () => wasi2Host(work);
 
 /** What `op` threw (a string error-code, a stream-error's errno name), or its result. */
 function outcome(op: () => unknown): string {

@@ -14,6 +14,7 @@ import { FILETYPE, R } from '../../host/sandbox/rights.js';
 import { wasi2Imports } from '../../host/wasi2/imports.js';
 import { DISPOSE } from '../../host/wasi2/host.js';
 import type { Descriptor } from '../../host/wasi2/filesystem.js';
+import type { InputStream, OutputStream } from '../../host/wasi2/streams.js';
 import type { ImportFn } from './imports.js';
 
 /** wasi:filesystem error-code -> preview1 errno, as the adapter's conversion. */
@@ -129,4 +130,20 @@ export class ComponentCaller {
       }),
     };
   }
+}
+
+/**
+ * The WASI 0.2 imports over a fresh table with `dir` preopened as `/`, the file `f` in it opened
+ * for reading, and a pipe from zerocopy.pipe(): the fixture of the zerocopy interface's tests.
+ */
+export function wasi2Host(dir: string) {
+  const fds = new FdTable(64);
+  const ctx: Context = { mem: new GuestMemory(), fds, args: [], env: [], stop: null, exitStatus: null };
+  fds.insert(fds.adopt(libc.openat(AT.FDCWD, dir, O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0), '/', FILETYPE.DIRECTORY), 3);
+  const imports = wasi2Imports(ctx) as Record<string, Record<string, any>>;
+  const [[root]] = imports['wasi:filesystem/preopens'].getDirectories() as [Descriptor, string][];
+  const zerocopy = imports['wasm-zerocopy:zerocopy/zerocopy'];
+  const file = root.openAt({}, 'f', {}, { read: true }) as Descriptor;
+  const [pipeIn, pipeOut] = zerocopy.pipe() as [InputStream, OutputStream];
+  return { ctx, dir: root, zerocopy, file, pipeIn, pipeOut, close: () => fds.closeAll() };
 }
