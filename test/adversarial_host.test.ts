@@ -11,7 +11,7 @@ import { AT, O } from '../host/native/platform.js';
 import { PATH_MAX } from '../host/sandbox/memory.js';
 import { Caller } from './helpers/imports.js';
 import { openFds, runCli, tempDir } from './helpers/guest.js';
-import { assertStackExhaustedAtCli, hostile, hostileFile } from './helpers/hostile.js';
+import { assertStackExhaustedAtCli, countOutcome, hostile, hostileFile } from './helpers/hostile.js';
 import { hostPipe } from './helpers/fds.js';
 
 const { RET } = Caller;
@@ -144,11 +144,7 @@ stack('a recursion that creates descriptors in every frame traps with "call stac
     for (let pad = 0; pad < 16; pad++) {
       const sandbox = new Sandbox({ stdin: null, stdout: null, stderr: null });
       try {
-        startIn(sandbox, pipeRecursion(pad));
-        outcomes.set('returned', (outcomes.get('returned') ?? 0) + 1);
-      } catch (e) {
-        const what = e instanceof WebAssembly.RuntimeError ? `trap: ${e.message}` : `${(e as Error).name}: ${(e as Error).message}`;
-        outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
+        countOutcome(outcomes, () => startIn(sandbox, pipeRecursion(pad)));
       } finally {
         sandbox.close();
       }

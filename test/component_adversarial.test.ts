@@ -24,7 +24,7 @@ import { checkStop, ComponentExit, exitComponent } from '../host/wasi2/host.js';
 import { wasi2Imports } from '../host/wasi2/imports.js';
 import { requestStop } from '../host/sandbox/interrupt.js';
 import { openFds, runCli, tempDir } from './helpers/guest.js';
-import { assertStackExhaustedAtCli, queued, waitFor, waitForText } from './helpers/hostile.js';
+import { assertStackExhaustedAtCli, countOutcome, queued, waitFor, waitForText } from './helpers/hostile.js';
 import { hostPipe } from './helpers/fds.js';
 import { data, watBytes } from './helpers/wat.js';
 
@@ -268,11 +268,7 @@ stack('a recursion through host calls traps with "call stack exhausted" wherever
   for (let depth = 0; depth < 48; depth += 3) {
     const { sandbox, err } = captured();
     try {
-      nested(depth, () => sandbox.startComponent(c));
-      outcomes.set('returned', (outcomes.get('returned') ?? 0) + 1);
-    } catch (e) {
-      const what = e instanceof WebAssembly.RuntimeError ? `trap: ${e.message}` : `${(e as Error).name}: ${(e as Error).message}`;
-      outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
+      countOutcome(outcomes, () => nested(depth, () => sandbox.startComponent(c)));
     } finally {
       sandbox.close();
     }

@@ -70,3 +70,17 @@ export function assertStackExhaustedAtCli(path: string): void {
   assert.is(w.status, 134, w.stderr);
   assert.is(w.stderr, 'wasm-zerocopy: worker 1: trap: call stack exhausted\n');
 }
+
+/**
+ * Runs `start` and counts how it ended in `outcomes`: "returned", "trap: MESSAGE" for a wasm
+ * trap, or "NAME: MESSAGE" for anything else thrown (a host error that should not be there).
+ */
+export function countOutcome(outcomes: Map<string, number>, start: () => unknown): void {
+  let what = 'returned';
+  try {
+    start();
+  } catch (e) {
+    what = e instanceof WebAssembly.RuntimeError ? `trap: ${e.message}` : `${(e as Error).name}: ${(e as Error).message}`;
+  }
+  outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
+}
