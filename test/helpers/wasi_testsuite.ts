@@ -12,7 +12,9 @@
 // with WASI_TESTSUITE_REQUIRED=1 (as .ci/run sets) its absence is a failure.
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import * as assert from 'uvu/assert';
 import { ROOT, tempDir } from './guest.js';
+import { suite } from './suite.js';
 
 export const SUITE = resolve(process.env.WASI_TESTSUITE_DIR || join(ROOT, '..', 'shared', 'wasi-testsuite'));
 export const REQUIRED = process.env.WASI_TESTSUITE_REQUIRED === '1';
@@ -23,6 +25,24 @@ export const WHERE = 'the official WASI test suite (github.com/WebAssembly/wasi-
   `clone it so that tests/{assemblyscript,c,rust}/testsuite/wasm32-wasip1/*.wasm are beneath it) not found at ${SUITE}; ` +
   'set WASI_TESTSUITE_DIR to its directory';
 export const present = existsSync(join(SUITE, 'tests'));
+
+/**
+ * Where the suite is absent, says so: one line (a skip), or with WASI_TESTSUITE_REQUIRED=1 a
+ * suite named `name` whose one test fails with WHERE. True then: the caller defines nothing more.
+ */
+export function absent(name: string): boolean {
+  if (present) return false;
+  if (!REQUIRED) {
+    process.stdout.write(`\n  skipped: ${WHERE}\n`);
+    return true;
+  }
+  const test = suite(name);
+  test('the official WASI test suite is present (WASI_TESTSUITE_REQUIRED=1)', () => {
+    assert.unreachable(WHERE);
+  });
+  test.run();
+  return true;
+}
 
 /** The legacy (non-operation) specification and its defaults (doc/specification.md). */
 export interface Spec {
