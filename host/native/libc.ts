@@ -185,6 +185,17 @@ export function addressOf(buf: ArrayBufferView | ArrayBuffer): bigint {
   const view = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, 0);
   return BigInt(memsetAddr(view, 0, 0));
 }
+
+/**
+ * A host buffer kept for good, with what the hot path hands the kernel and reads back: its
+ * address as a number (exact below 2^53; a buffer's backing store never moves once it has an
+ * address), for the `...At` bindings above, where koffi would check a buffer at every call; and
+ * a DataView, whose accessors TurboFan inlines, where Buffer methods are looked up per call.
+ */
+export function keptBuffer(size: number): { buf: Buffer; at: number; view: DataView } {
+  const buf = Buffer.alloc(size);
+  return { buf, at: Number(addressOf(buf)), view: new DataView(buf.buffer, buf.byteOffset, buf.length) };
+}
 export const ioctlInt = sys<[fd: number, request: number, arg: Ptr]>('int ioctl(int, unsigned long, void *)');
 /**
  * ppoll(2): poll with a struct timespec timeout (nanoseconds, where poll(2) has milliseconds),

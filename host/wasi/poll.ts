@@ -51,11 +51,9 @@ const SIZE = SUBSCRIPTION.SIZE;
  */
 const STOP_SLICE_NS = 100_000_000n;
 
-const clockNow = Buffer.alloc(16);
+const clockNow = libc.keptBuffer(16);
 const timeout = Buffer.alloc(16);
-const count = Buffer.alloc(4);
-/** Their addresses, for the bindings that take one (libc.ts: the hot path's pointers as addresses). */
-const clockNowAt = Number(libc.addressOf(clockNow)), countAt = Number(libc.addressOf(count));
+const count = libc.keptBuffer(4);
 /** False once epoll_pwait2 answered ENOSYS (Linux before 5.11). */
 let pwait2 = true;
 
@@ -96,8 +94,8 @@ function epollWait(set: PollSet, wait: bigint | null): number {
 }
 
 function now(clock: number): bigint {
-  if (libc.clockGettimeAt(clock, clockNowAt) < 0) fail(errno.inval);
-  return clockNow.readBigInt64LE(0) * 1_000_000_000n + clockNow.readBigInt64LE(8);
+  if (libc.clockGettimeAt(clock, clockNow.at) < 0) fail(errno.inval);
+  return clockNow.buf.readBigInt64LE(0) * 1_000_000_000n + clockNow.buf.readBigInt64LE(8);
 }
 
 /** Bytes left to read from a regular file's position to its end. */
@@ -217,7 +215,7 @@ export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: numb
         if (!hangup && (bits & (read ? EPOLLIN : EPOLLOUT)) === 0) continue;
         let nbytes = 0;
         if (read && reg.fionread) {
-          if (libc.ioctlAt(reg.entry.hostFd, FIONREAD, countAt) === 0) nbytes = count.readInt32LE(0);
+          if (libc.ioctlAt(reg.entry.hostFd, FIONREAD, count.at) === 0) nbytes = count.view.getInt32(0, true);
           else reg.fionread = false; // a listening socket: EINVAL, every time
         }
         readyIdx[nReady++] = i;

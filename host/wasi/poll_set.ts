@@ -75,10 +75,7 @@ export class PollSet implements TableObserver {
   readonly touched = new Set<Registration>();
   /** How many registrations are in the epoll set: the most one epoll_wait can return. */
   live = 0;
-  private readonly event = Buffer.alloc(16);
-  /** Its address, for the binding that takes one (libc.ts: the hot path's pointers as addresses). */
-  private readonly eventAt = Number(libc.addressOf(this.event));
-  private readonly eventView = new DataView(this.event.buffer, this.event.byteOffset, this.event.length);
+  private readonly event = libc.keptBuffer(16);
 
   constructor(private readonly table: FdTable) {
     // The table owns the epoll descriptor from the moment it exists (FdTable.holdOwn, its
@@ -212,12 +209,12 @@ export class PollSet implements TableObserver {
   private ctl(op: number, fd: number, events: number, token: number): number {
     // Every byte written (events, data, and on arm64 the padding between): a DataView, whose
     // accessors TurboFan inlines, where Buffer methods are looked up per call.
-    const v = this.eventView;
+    const v = this.event.view;
     v.setUint32(0, events, true);
     v.setUint32(4, 0, true);
     v.setUint32(libc.EPOLL_DATA_OFFSET, token % 0x100000000, true);
     v.setUint32(libc.EPOLL_DATA_OFFSET + 4, Math.floor(token / 0x100000000), true);
-    return libc.epollCtlAt(this.epfd, op, fd, this.eventAt);
+    return libc.epollCtlAt(this.epfd, op, fd, this.event.at);
   }
 
   // --- TableObserver ---------------------------------------------------------------------

@@ -21,11 +21,7 @@ import * as sock from './sock.js';
 import { writeFilestat } from './stat.js';
 import { guard, type Imports } from './guard.js';
 
-const timespec = Buffer.alloc(16);
-/** Its address, for the binding that takes one (libc.ts: the hot path's pointers as addresses). */
-const timespecAt = Number(libc.addressOf(timespec));
-/** Read through a DataView, whose accessors TurboFan inlines (io.ts, hostIovView). */
-const timespecView = new DataView(timespec.buffer, timespec.byteOffset, timespec.length);
+const timespec = libc.keptBuffer(16);
 /** fd_prestat_get's tag for a listener or a grant: not in the witx (whose `preopentype` has only `dir`, 0). */
 export const PREOPENTYPE_LISTENER = 1;
 /** A listener, or a descriptor the host granted before the preopens: passed over by a preopen scan. */
@@ -36,9 +32,9 @@ function clockNs(read: typeof libc.clock_gettime, id: number): bigint {
   // clockid is a u32 that arrives as a signed i32: unsigned here, or a negative id would reach
   // Linux, which reads those as another process's CPU clock or an fd's (clock_getcpuclockid(3)).
   if ((id >>> 0) > CLOCK.THREAD_CPUTIME_ID) fail(errno.inval);
-  const r = read(id, timespec);
+  const r = read(id, timespec.buf);
   if (r < 0) fail(errno.inval);
-  return timespec.readBigInt64LE(0) * 1_000_000_000n + timespec.readBigInt64LE(8);
+  return timespec.buf.readBigInt64LE(0) * 1_000_000_000n + timespec.buf.readBigInt64LE(8);
 }
 
 /**
@@ -110,8 +106,8 @@ export function preview1(ctx: Context): Imports {
     },
     clock_time_get: (id: number, _precision: bigint, ret: number) => {
       const out = mem.view(ret, 8);
-      if ((id >>> 0) > CLOCK.THREAD_CPUTIME_ID || libc.clockGettimeAt(id, timespecAt) < 0) fail(errno.inval);
-      setTimestamp(out, ret >>> 0, timespecView);
+      if ((id >>> 0) > CLOCK.THREAD_CPUTIME_ID || libc.clockGettimeAt(id, timespec.at) < 0) fail(errno.inval);
+      setTimestamp(out, ret >>> 0, timespec.view);
     },
     random_get: (buf: number, len: number) => randomGet(ctx, buf, len),
     sched_yield: () => { libc.sched_yield(); },

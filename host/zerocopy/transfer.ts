@@ -281,9 +281,9 @@ export function corkEntry(e: FdEntry, enable: boolean): void {
 export function sock_peername(ctx: Context, fd: number): number {
   const e = ctx.fds.getUnrevoked(fd, 0);
   if (e.hostFd < 0) fail(errno.notsock);
-  const addr = peerAddr;
-  peerLen.writeUInt32LE(28, 0);
-  check(libc.getpeernameAt(e.hostFd, peerAddrAt, peerLenAt));
+  const addr = peerAddr.buf;
+  peerLen.view.setUint32(0, 28, true);
+  check(libc.getpeernameAt(e.hostFd, peerAddr.at, peerLen.at));
   const family = addr.readUInt16LE(0), port = addr.readUInt16BE(2);
   if (family === 2) {
     let n = 0;
@@ -309,9 +309,7 @@ function decimal(v: number, at: number): number {
 }
 
 /** struct sockaddr_storage's first 28 bytes (sockaddr_in6) and its length, reused per call. */
-const peerAddr = Buffer.alloc(28), peerLen = Buffer.alloc(4);
-/** Their addresses, for the binding that takes them (libc.ts: the hot path's pointers as addresses). */
-const peerAddrAt = Number(libc.addressOf(peerAddr)), peerLenAt = Number(libc.addressOf(peerLen));
+const peerAddr = libc.keptBuffer(28), peerLen = libc.keptBuffer(4);
 /** The text of the last sock_peername: "[" 39 characters of IPv6 "]:" 5 digits at most. */
 export const peerText = new Uint8Array(64);
 const ascii = new TextEncoder();
