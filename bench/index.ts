@@ -12,7 +12,7 @@
 // (e), (f) components (WASI 0.2): one host call through jco's glue against a core module's,
 //     and the file-to-TCP transfer from a component on this host, on preview2-shim, from the
 //     core module and from C (bench/components.ts).
-// (g) the proxy guest against HAProxy with splice, a Node pipe proxy and no proxy: one 1 GiB
+// (g) the proxy guest against HAProxy with splice, its own loop in C, a Node pipe proxy and no proxy: one 1 GiB
 //     stream, and connections per second for 4 KiB exchanges (bench/proxy.ts).
 // (h) `wasm-zerocopy serve` against nginx, Bun and Node + sirv: keep-alive load and a 1 GiB
 //     download (bench/http.ts; --http-workers=N, default 1).
@@ -215,7 +215,8 @@ async function main(): Promise<void> {
     }
   }
   if (only.has('g')) {
-    if (servers) await proxyBench({ work, load: loadExe, cServer, quick });
+    const cProxy = servers ? compileC(work, 'proxy_splice') : null;
+    if (servers && cProxy !== null) await proxyBench({ work, load: loadExe, cServer, cProxy, quick });
     else console.log('(g): skipped: the proxy bench needs a C compiler (cc) for its client and its upstream');
   }
   if (only.has('h')) await httpBench({ work, quick });
