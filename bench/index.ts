@@ -1,5 +1,6 @@
-// npm run bench [-- --quick] [-- --only=a,b,c,d,e,f,g,h]: the cost of the sandbox, as ratios against baselines measured in
-// the same run. Not a test: nothing here asserts a time.
+// npm run bench [-- --quick] [-- --only=a,b,c,d,e,f,g,h] [-- --tcp-congestion=NAME]: the cost
+// of the sandbox, as ratios against baselines measured in the same run. Not a test: nothing
+// here asserts a time.
 //
 // (a) one sendfile(count = 0), layer by layer (bench/layers.ts): C, koffi alone, the host through
 //     koffi, the guest calling an empty import, the same through the guard, and the real import.
@@ -17,7 +18,8 @@
 // (h) `wasm-zerocopy serve` against nginx, Bun and Node + sirv: keep-alive load and a 1 GiB
 //     download (bench/http.ts; --http-workers=N, default 1).
 //
-// `--only=a,c` runs some sections; `--quick` fewer and shorter rounds.
+// `--only=a,c` runs some sections; `--quick` fewer and shorter rounds; `--tcp-congestion=NAME`
+// runs them in a network namespace of their own whose TCP uses NAME (bench/netns.ts).
 //
 // The machine is shared and noisy, so every case runs once per round, the order rotating
 // from round to round so that no case always follows the same neighbour; times are medians
@@ -35,6 +37,10 @@ import { serverBench } from './servers.js';
 import { proxyBench } from './proxy.js';
 import * as components from './components.js';
 import { Sink } from './sink.js';
+import { tcpCongestion } from './netns.js';
+
+/** Which congestion control the loopback's TCP uses; first, since it may run the bench again elsewhere. */
+const tcp = tcpCongestion(process.argv);
 
 const quick = process.argv.includes('--quick');
 /** `--only a,c`: run only those sections (the file for (c) is written by (b)'s setup). */
@@ -186,7 +192,8 @@ async function main(): Promise<void> {
   console.log(`wasm-zerocopy bench${quick ? ' (--quick)' : ''}: cases interleaved in rotating order; ` +
     'times are medians over rounds, ratios medians of per-round ratios');
   console.log(`C compiler: ${callsExe ? 'cc' : 'none (no C row in (a); Node receiver in (b); no (c) and (d))'}; ` +
-    `load average at start: ${load()}\n`);
+    `load average at start: ${load()}`);
+  console.log(`TCP congestion control: ${tcp}\n`);
 
   if (only.has('a')) reportCalls(await perCall(callsExe));
   const servers = loadExe !== null && cServer !== null && cEpoll !== null;
