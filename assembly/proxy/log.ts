@@ -7,6 +7,7 @@
 // still cut off the lines of the wakeup it interrupts.)
 import { fd_write } from "bindings/wasi_snapshot_preview1";
 import { errno } from "../zerocopy";
+import { decimalDigits, writeDecimal } from "../text/decimal";
 
 const STDOUT: u32 = 1;
 let cap: usize = 4096;
@@ -34,13 +35,8 @@ export function text(s: string): void {
 
 /** Appends `n` in decimal. */
 export function decimal(n: u64): void {
-  let digits: usize = 1;
-  for (let x = n; x >= 10; x /= 10) digits++;
-  const at = reserve(digits);
-  for (let i = digits; i > 0; i--) {
-    store<u8>(at + i - 1, <u8>(0x30 + n % 10));
-    n /= 10;
-  }
+  const digits = decimalDigits(n);
+  writeDecimal(reserve(digits), n, digits);
 }
 
 /** Appends a duration in nanoseconds as milliseconds with one decimal ("1.2", "30.0"). */
