@@ -2,9 +2,9 @@
 // written to stdout with one fd_write before the loop polls again. Under load a wakeup ends
 // dozens of connections (traced under bench (g2)'s load: 2234 lines in 47 writes), each of
 // which cost a host call and a write(2) of its own; the line is also built in place, as
-// bytes, not from a dozen temporary strings. Nothing waits in the buffer while the guest
-// sleeps: `flush` runs before every poll. (A stop, which ends the guest at its next call, can
-// still cut off the lines of the wakeup it interrupts.)
+// bytes, not from a dozen temporary strings. The caller makes no call between gathering lines
+// and `flush`, so that a stop, which ends the guest at its next call, never finds lines
+// gathered and not written (assembly/guests/proxy.ts, "ending").
 import { fd_write } from "bindings/wasi_snapshot_preview1";
 import { errno } from "../zerocopy";
 import { decimalDigits, writeDecimal } from "../text/decimal";
