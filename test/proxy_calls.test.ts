@@ -52,17 +52,20 @@ async function answeringUpstream(): Promise<{ server: Server; to: string }> {
   return { server, to: `127.0.0.1:${(server.address() as { port: number }).port}` };
 }
 
-/** Sends SMALL bytes and half-closes; resolves with what came back and whether it ended with a FIN. */
-function exchange(port: number): Promise<{ got: number; how: 'end' | 'error' }> {
+/**
+ * Sends SMALL bytes and half-closes (or, `silent`, sends nothing); resolves with what came back
+ * and whether it ended with a FIN.
+ */
+function exchange(port: number, silent = false): Promise<{ got: number; how: 'end' | 'error' }> {
   return new Promise((resolve) => {
-    const c: Socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const c: Socket = connect({ port, host: '127.0.0.1', allowHalfOpen: !silent });
     let got = 0;
     let how: 'end' | 'error' = 'error';
     c.on('data', (d: Buffer) => { got += d.length; });
     c.on('end', () => { how = 'end'; });
     c.on('error', () => { how = 'error'; });
     c.on('close', () => resolve({ got, how }));
-    c.end(Buffer.alloc(SMALL, 'q'));
+    if (!silent) c.end(Buffer.alloc(SMALL, 'q'));
   });
 }
 
@@ -102,13 +105,58 @@ calls('a connection that is made asks no sock_error: its write event says so', a
   }
 });
 
+/** A port on 127.0.0.1 with nothing listening on it: bound, then closed. */
+function closedPort(): number {
+  const fd = listenOn('127.0.0.1:0');
+  const port = boundPort(fd);
+  closeSync(fd);
+  return port;
+}
+
+// The two ways the connection to the upstream fails. Refused: connect(2) said EINPROGRESS (on
+// loopback too: test/sock_connect_late.test.ts says why), so sock_connect succeeded, and the
+// write event, which has fd_readwrite_hangup, makes the guest ask sock_error. Unreachable
+// (255.255.255.255: TCP refuses a broadcast address before any packet, connect(2) ENETUNREACH):
+// sock_connect fails at once, and there is nothing to ask.
+for (const [how, to, connected, late, logged] of [
+  ['refused after the connect began', () => `127.0.0.1:${closedPort()}`, 'success', true, 'upstream connrefused'],
+  ['unreachable at once', () => '255.255.255.255:9', 'netunreach', false, 'upstream netunreach'],
+] as const) {
+  calls(`an upstream ${how}: sock_connect says ${connected}, ${late ? 'then one sock_error after a poll says connrefused' : 'no sock_error'}, the log says ${logged}`, async () => {
+    const N = 4;
+    const p = startTraced(listener(), { to: to(), maxClients: N });
+    try {
+      // The clients send nothing: a client socket closed with bytes unread would be a reset.
+      for (let i = 0; i < N; i++) assert.equal(await exchange(p.port, true), { got: 0, how: 'end' }, `connection ${i}`);
+      assert.equal(await p.running, [0]);
+      const trace = p.calls.join('');
+      const connects = p.calls.filter((c) => c.startsWith('zerocopy.sock_connect('));
+      assert.is(connects.length, N, trace);
+      for (const c of connects) assert.ok(c.endsWith(`) = ${connected}\n`), c);
+      const errors = p.calls.map((c, i) => [c, i] as const).filter(([c]) => c.startsWith('zerocopy.sock_error('));
+      assert.is(errors.length, late ? N : 0, trace);
+      for (const [c, i] of errors) {
+        assert.match(c, /^zerocopy\.sock_error\(fd=(\d+), ret_errno=14\) = success\n$/);
+        // The late branch: the descriptor sock_connect gave, then a poll, then sock_error on it.
+        const fd = /fd=(\d+)/.exec(c)![1];
+        let made = i;
+        while (--made >= 0 && !(p.calls[made].startsWith('zerocopy.sock_connect(') && p.calls[made].includes(`ret_fd=${fd})`)));
+        assert.ok(made >= 0 && p.calls.slice(made, i).some((x) => x.startsWith('poll_oneoff(')), `no poll between the connect and\n${c}`);
+      }
+      assert.is(p.lines().length, N);
+      for (const l of p.lines()) assert.match(l, new RegExp(`: ${logged}, 0 bytes up, 0 bytes down in `));
+    } finally {
+      await p.running.stop(); // at once if it has ended
+      p.dispose();
+    }
+  });
+}
+
 calls('the log lines of connections that end in one wakeup go out in one write', async () => {
   // Every client is queued on the listener before the guest runs, and the upstream refuses:
   // the first wakeup accepts all of them and each ends at once (connrefused).
   const l = listener();
-  const closed = listenOn('127.0.0.1:0');
-  const refusing = `127.0.0.1:${boundPort(closed)}`;
-  closeSync(closed);
+  const refusing = `127.0.0.1:${closedPort()}`;
   const N = 20;
   const clients = Array.from({ length: N }, () => {
     const c = connect({ port: l.port, host: '127.0.0.1' });

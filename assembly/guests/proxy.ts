@@ -180,12 +180,34 @@ function serve(c: Conn, t: u64): bool {
   return true;
 }
 
-function close(c: Conn): void {
-  log(c, c.ending!);
-  fd_close(c.client);
-  if (c.upstream >= 0) fd_close(<u32>c.upstream);
-  if (c.up !== null) givePipe(c.up!.pipe, c.up!.inPipe == 0);
-  if (c.down !== null) givePipe(c.down!.pipe, c.down!.inPipe == 0);
+// --- ending -------------------------------------------------------------------------------
+// A stop (SIGTERM at the CLI, stop() in the API) ends the guest at its next call, whichever it
+// is, with a trap after which no guest code runs (host/wasi/guard.ts): lines gathered and not
+// yet written then are lost. The host cannot write them for the guest (it does not know where
+// they are), and the guest cannot be given a last word (it could put the stop off for ever).
+// So a wakeup ends its connections in an order where no call comes between gathering a line
+// and writing it: while the loop serves, an ended connection is only put in `ended`; then
+// every line is gathered, with no call, and written with one fd_write; only then are the
+// descriptors closed. A connection the guest closes has had its line written; a stop before
+// that write finds connections the guest has not closed, which end as every connection open
+// at a stop does (the host closes what the guest held), without a line. No call is added:
+// this write is the one that used to come just before the next poll.
+const ended = new Array<Conn>();
+
+/** Ends the connections in `ended`: their lines out first, in one write, then their descriptors. */
+function finish(): void {
+  if (ended.length == 0) return;
+  for (let i = 0; i < ended.length; i++) log(ended[i], ended[i].ending!);
+  line.flush();
+  for (let i = 0; i < ended.length; i++) {
+    const c = ended[i];
+    fd_close(c.client);
+    if (c.upstream >= 0) fd_close(<u32>c.upstream);
+    if (c.up !== null) givePipe(c.up!.pipe, c.up!.inPipe == 0);
+    if (c.down !== null) givePipe(c.down!.pipe, c.down!.inPipe == 0);
+  }
+  finished += ended.length;
+  ended.length = 0;
 }
 
 // --- accepting ----------------------------------------------------------------------------
@@ -200,6 +222,9 @@ function acceptAll(listener: u32): void {
     const e = sock_accept(listener, NONBLOCK, ret);
     if (e == errno.AGAIN) return;
     if (e != 0) {
+      // Out of descriptors while connections that failed at once hold theirs in `ended`: they
+      // are let go, and accepting tried again (`ended` is empty the next time round).
+      if ((e == errno.MFILE || e == errno.NFILE) && ended.length > 0) { finish(); continue; }
       if (!acceptFailing) process.stderr.write("proxy: accept: " + errno.name(e) + "; pausing accepts for 100 ms at a time\n");
       acceptFailing = true;
       acceptPausedUntil = t + ACCEPT_PAUSE_NS;
@@ -208,7 +233,7 @@ function acceptAll(listener: u32): void {
     if (acceptFailing) process.stderr.write("proxy: accepting again\n");
     acceptFailing = false;
     const c = new Conn(load<u32>(ret), nextId++);
-    if (!dial(c)) { close(c); finished++; }
+    if (!dial(c)) ended.push(c);
     else conns.push(c);
   }
 }
@@ -253,9 +278,8 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   s += SUB;
   const n = <u32>((s - subs) / SUB);
 
-  line.flush(); // this wakeup's log lines, in one write, before the loop sleeps
   const e = poll_oneoff(subs, events, n, ret);
-  if (e != 0) { line.flush(); process.stderr.write("proxy: poll_oneoff: " + errno.name(e) + "\n"); process.exit(1); }
+  if (e != 0) { process.stderr.write("proxy: poll_oneoff: " + errno.name(e) + "\n"); process.exit(1); }
   const got = load<u32>(ret);
   t = now();
   if (conns.length == 0 && got == 1 && (load<u64>(events) & CLOCK_TAG) != 0) releasePipes(); // idle for a tick
@@ -278,8 +302,8 @@ while (maxClients < 0 || finished < maxClients || conns.length > 0) {
   for (let i = 0; i < conns.length; i++) {
     const c = conns[i];
     if (c.ending === null && serve(c, t)) conns[kept++] = c;
-    else { close(c); finished++; }
+    else ended.push(c);
   }
   conns.length = kept;
+  finish();
 }
-line.flush();

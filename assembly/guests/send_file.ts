@@ -27,6 +27,7 @@ import {
 } from "bindings/wasi_snapshot_preview1";
 import { sock_accept } from "../wasi/sock";
 import { sendfile, peername, Offset, errno } from "../zerocopy";
+import { decimalDigits, writeDecimal } from "../text/decimal";
 
 const NONBLOCK: u16 = 4;
 const SHUT_WR: u8 = 2;
@@ -73,10 +74,9 @@ function put(text: string): void {
 }
 
 function putU64(v: u64): void {
-  let digits = 1;
-  for (let x = v; x >= 10; x /= 10) digits++;
+  const digits = <i32>decimalDigits(v);
   if (lineLen + digits > LINE_MAX) return;
-  for (let i = digits - 1; i >= 0; i--, v /= 10) store<u8>(line + lineLen + i, <u8>(0x30 + v % 10));
+  writeDecimal(line + lineLen, v, digits);
   lineLen += digits;
 }
 

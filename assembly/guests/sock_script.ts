@@ -13,6 +13,9 @@
 //   setflags SLOT FLAGS            fd_fdstat_set_flags
 //   waitread SLOT MS               poll_oneoff for readability, with a clock of MS as a guard;
 //                                  exits with status 3 if the clock came first
+//   waitwrite SLOT MS              poll_oneoff for writability, with a clock of MS as a guard:
+//                                  the event's error and whether fd_readwrite_hangup is set
+//                                  (a connect that failed); exits with status 3 on the clock
 //   echo TEXT                      prints TEXT (marks that the guest is still running)
 //   connect SLOT ADDR [FLAGS]      zerocopy sock_connect through the SDK (FLAGS 4 = NONBLOCK)
 //   sockerror SLOT                 zerocopy sock_error through the SDK: the pending errno
@@ -100,18 +103,21 @@ for (let i = 1; i < argv.length; i++) {
     out(res("fdstat", e) + (e == 0 ? " type=" + load<u8>(stat).toString() + " flags=" + load<u16>(stat, 2).toString() : ""));
   } else if (op == "setflags") {
     out(res("setflags", fd_fdstat_set_flags(slot(a[1]), U16.parseInt(a[2]))));
-  } else if (op == "waitread") {
+  } else if (op == "waitread" || op == "waitwrite") {
+    const write = op == "waitwrite";
     memory.fill(subs, 0, 96);
     store<u64>(subs, 1);
-    store<u8>(subs, 1, 8);
+    store<u8>(subs, write ? 2 : 1, 8); // eventtype fd_write : fd_read
     store<u32>(subs, slot(a[1]), 16);
     store<u64>(subs + 48, 2);
     store<u32>(subs + 48, 1, 16);
     store<u64>(subs + 48, U64.parseInt(a[2]) * 1_000_000, 24);
     const e = poll_oneoff(subs, events, 2, ret);
     const ready = e == 0 && load<u64>(events) == 1;
-    out(res("waitread", e) + " ready=" + (ready ? "yes" : "no"));
-    // Nothing to accept: stop here rather than block in sock_accept for ever.
+    // event: error at 8, fd_readwrite.flags at 24 (bit 0: fd_readwrite_hangup).
+    out(res(op, e) + " ready=" + (ready ? "yes" : "no") + (write && ready
+      ? " error=" + load<u16>(events, 8).toString() + " hangup=" + ((load<u16>(events, 24) & 1) != 0 ? "yes" : "no") : ""));
+    // Nothing came: stop here rather than block in the next operation for ever.
     if (!ready) process.exit(3);
   } else if (op == "connect") {
     const fd = connect(a[2], a.length > 3 && a[3] == "4");

@@ -2,11 +2,12 @@
 // written to stdout with one fd_write before the loop polls again. Under load a wakeup ends
 // dozens of connections (traced under bench (g2)'s load: 2234 lines in 47 writes), each of
 // which cost a host call and a write(2) of its own; the line is also built in place, as
-// bytes, not from a dozen temporary strings. Nothing waits in the buffer while the guest
-// sleeps: `flush` runs before every poll. (A stop, which ends the guest at its next call, can
-// still cut off the lines of the wakeup it interrupts.)
+// bytes, not from a dozen temporary strings. The caller makes no call between gathering lines
+// and `flush`, so that a stop, which ends the guest at its next call, never finds lines
+// gathered and not written (assembly/guests/proxy.ts, "ending").
 import { fd_write } from "bindings/wasi_snapshot_preview1";
 import { errno } from "../zerocopy";
+import { decimalDigits, writeDecimal } from "../text/decimal";
 
 const STDOUT: u32 = 1;
 let cap: usize = 4096;
@@ -34,13 +35,8 @@ export function text(s: string): void {
 
 /** Appends `n` in decimal. */
 export function decimal(n: u64): void {
-  let digits: usize = 1;
-  for (let x = n; x >= 10; x /= 10) digits++;
-  const at = reserve(digits);
-  for (let i = digits; i > 0; i--) {
-    store<u8>(at + i - 1, <u8>(0x30 + n % 10));
-    n /= 10;
-  }
+  const digits = decimalDigits(n);
+  writeDecimal(reserve(digits), n, digits);
 }
 
 /** Appends a duration in nanoseconds as milliseconds with one decimal ("1.2", "30.0"). */

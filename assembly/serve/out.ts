@@ -1,6 +1,7 @@
 // A bounded byte writer over memory the caller owns: the response head, a log line, a
 // listing page. Appends never write past `end`; an overflow is remembered (`ok` false) instead
 // of trapping, so a caller builds the whole thing and checks once. No append allocates.
+import { decimalDigits, writeDecimal } from "../text/decimal";
 
 @final export class Out {
   start: usize = 0;
@@ -48,11 +49,9 @@
 
   /** A decimal number. */
   dec(v: u64): Out {
-    let digits: usize = 1;
-    for (let t = v; t >= 10; t /= 10) digits++;
+    const digits = decimalDigits(v);
     if (digits > this.end - this.pos) { this.ok = false; return this; }
-    let p = this.pos + digits;
-    do { store<u8>(--p, <u8>(0x30 + v % 10)); v /= 10; } while (v != 0);
+    writeDecimal(this.pos, v, digits);
     this.pos += digits;
     return this;
   }
@@ -60,7 +59,7 @@
   /** A number as exactly `width` decimal digits, zero-padded (dates, boundaries). */
   dec0(v: u64, width: i32): Out {
     if (<usize>width > this.end - this.pos) { this.ok = false; return this; }
-    for (let i = width - 1; i >= 0; i--) { store<u8>(this.pos + i, <u8>(0x30 + v % 10)); v /= 10; }
+    writeDecimal(this.pos, v, <usize>width);
     this.pos += width;
     return this;
   }
