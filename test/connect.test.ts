@@ -13,7 +13,7 @@ import { boundPort, listenOn } from '../host/listen.js';
 import * as libc from '../host/native/libc.js';
 import { F, O } from '../host/native/platform.js';
 import { GUESTS, ROOT, loadGuest, openFds, runGuest, tempDir } from './helpers/guest.js';
-import { fullListener } from './helpers/fds.js';
+import { closedPort, fullListener } from './helpers/fds.js';
 import { Caller } from './helpers/imports.js';
 
 const SCRIPT = join(GUESTS, 'sock_script.wasm');
@@ -31,13 +31,6 @@ function drainAccepts(listener: number): number {
   }
 }
 
-/** A port with nothing listening on it: bound, then closed. */
-function closedPort(): number {
-  const fd = listenOn('127.0.0.1:0');
-  const port = boundPort(fd);
-  libc.close(fd);
-  return port;
-}
 
 /** sock_connect through the import, with the address's exact bytes; [errno, guest fd]. */
 function connectRaw(c: Caller, text: string | Uint8Array, fdflags = 0): [number, number] {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { proxy, type ProxyOptions } from '../host/index.js';
 import { boundPort, listenOn } from '../host/listen.js';
 import * as libc from '../host/native/libc.js';
-import { fullListener } from './helpers/fds.js';
+import { closedPort, fullListener } from './helpers/fds.js';
 import { CLI, GUESTS, openFds, runCli, tempDir } from './helpers/guest.js';
 
 const GiB = 1 << 30;
@@ -249,13 +249,6 @@ halves.run();
 // ---------------------------------------------------------------------------------------
 const failures = suite('failures on either side');
 
-/** A port with nothing listening on it. */
-function closedPort(): number {
-  const fd = listenOn('127.0.0.1:0');
-  const port = boundPort(fd);
-  closeSync(fd);
-  return port;
-}
 
 failures('an upstream that refuses: the client is closed and the log says connrefused', async () => {
   const p = startProxy({ to: `127.0.0.1:${closedPort()}`, maxClients: 2 });

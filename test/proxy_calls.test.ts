@@ -10,7 +10,7 @@ import { proxyModule, proxyRunOptions, type ProxyOptions } from '../host/proxy.j
 import { run } from '../host/workers.js';
 import { boundPort, listenOn } from '../host/listen.js';
 import { tempDir } from './helpers/guest.js';
-import { hostPipe } from './helpers/fds.js';
+import { closedPort, hostPipe } from './helpers/fds.js';
 
 const SMALL = 4096;
 
@@ -105,13 +105,6 @@ calls('a connection that is made asks no sock_error: its write event says so', a
   }
 });
 
-/** A port on 127.0.0.1 with nothing listening on it: bound, then closed. */
-function closedPort(): number {
-  const fd = listenOn('127.0.0.1:0');
-  const port = boundPort(fd);
-  closeSync(fd);
-  return port;
-}
 
 // The two ways the connection to the upstream fails. Refused: connect(2) said EINPROGRESS (on
 // loopback too: test/sock_connect_late.test.ts says why), so sock_connect succeeded, and the

@@ -15,10 +15,11 @@
 import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { boundPort, listenOn, parseListen, sockaddr } from '../host/listen.js';
+import { parseListen, sockaddr } from '../host/listen.js';
 import * as libc from '../host/native/libc.js';
 import { O } from '../host/native/platform.js';
 import { errno, fromLinux } from '../host/sandbox/errno.js';
+import { closedPort } from './helpers/fds.js';
 import { GUESTS, runGuest } from './helpers/guest.js';
 
 const SCRIPT = join(GUESTS, 'sock_script.wasm');
@@ -27,13 +28,6 @@ const EINPROGRESS = 115, ECONNREFUSED = 111;
 const POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10;
 const ROUNDS = 200;
 
-/** A port on 127.0.0.1 with nothing listening on it: bound, then closed. */
-function closedPort(): number {
-  const fd = listenOn('127.0.0.1:0');
-  const port = boundPort(fd);
-  libc.close(fd);
-  return port;
-}
 
 function soError(fd: number): number {
   const val = Buffer.alloc(4), len = Buffer.alloc(4);

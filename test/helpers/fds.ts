@@ -59,6 +59,13 @@ export function tcpListener(backlog = 8): { fd: number; port: number } {
   return { fd, port: addr.readUInt16BE(2) };
 }
 
+/** A port on 127.0.0.1 with nothing listening on it: bound and listening, then closed. */
+export function closedPort(): number {
+  const { fd, port } = tcpListener();
+  libc.close(fd);
+  return port;
+}
+
 /**
  * A listener on 127.0.0.1 whose accept queue is full: backlog 0 and one connection (`filler`,
  * non-blocking, never accepted) queued on it. Linux then drops further SYNs
