@@ -10,6 +10,8 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadComponent } from '../host/component/load.js';
+import * as libc from '../host/native/libc.js';
+import { AT, O } from '../host/native/platform.js';
 import { Sandbox } from '../host/index.js';
 import type { Descriptor } from '../host/wasi2/filesystem.js';
 import { DISPOSE } from '../host/wasi2/host.js';
@@ -172,6 +174,22 @@ lowering('every resource the imports give the glue takes its rep from the instan
       }
     }
     assert.ok(classes.length >= 11, `found only ${classes.join(', ')}`);
+  } finally {
+    h.close();
+  }
+});
+
+lowering('the JavaScript sendfile given the glue\'s stand-in for a handle it cannot find traps, with a descriptor 0 in the table', () => {
+  const h = host();
+  try {
+    // What the glue hands the host for a dropped or made-up handle: Object.create of the class
+    // it was given. Its fd is missing, which a table lookup reads as 0.
+    const face = wasi2Imports(h.ctx)['wasi:filesystem/types'].Descriptor as { prototype: object };
+    const standIn = Object.create(face.prototype) as Descriptor;
+    h.ctx.fds.insert(h.ctx.fds.adopt(libc.openat(AT.FDCWD, join(work, 'f'), O.RDONLY | O.CLOEXEC, 0)), 0);
+    assert.ok(h.ctx.fds.has(0));
+    assert.throws(() => h.zerocopy.sendfile(standIn, 0n, h.pipeOut, 3n), (e: unknown) => e instanceof WebAssembly.RuntimeError);
+    assert.is(h.pipeIn.read(10n).length, 0, 'nothing sent');
   } finally {
     h.close();
   }
