@@ -9,11 +9,14 @@ import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LIST_PARAMS } from '../host/component/list_bounds.js';
 import type { Component } from '../host/component/load.js';
 import { Sandbox } from '../host/index.js';
+import { wasi2Imports } from '../host/wasi2/imports.js';
 import { MAX_POLLABLES } from '../host/wasi2/poll.js';
 import { PROBE, probeComponent } from './helpers/component_probe.js';
 import { tempDir } from './helpers/guest.js';
+import { wasi2Host } from './helpers/component_caller.js';
 
 const work = tempDir('wzc-comp-handles-');
 const cache = join(work, 'cache');
@@ -147,3 +150,32 @@ for (const [name, what, , message] of LISTS) {
 
 probe.after(() => rmSync(work, { recursive: true, force: true }));
 probe.run();
+
+// ---------------------------------------------------------------------------------------
+const table = suite('the lists the host checks');
+
+table('each is a function of an interface the host implements, and the probe calls each past the end of memory', () => {
+  const tmp = tempDir('wzc-comp-lists-');
+  writeFileSync(join(tmp, 'f'), '');
+  const h = wasi2Host(tmp);
+  try {
+    const imports = wasi2Imports(h.ctx) as Record<string, Record<string, any>>;
+    const camel = (s: string) => s.replace(/-(.)/g, (_, c: string) => c.toUpperCase());
+    for (const [iface, fns] of Object.entries(LIST_PARAMS)) {
+      for (const name of Object.keys(fns)) {
+        const method = /^\[method\]([a-z-]+)\.([a-z-]+)$/.exec(name);
+        const fn = method === null ? imports[iface]?.[camel(name)]
+          : imports[iface]?.[camel(`-${method[1]}`)]?.prototype?.[camel(method[2])];
+        assert.type(fn, 'function', `${iface} ${name}`);
+        const wat = method === null ? `$${name}` : { write: '$stream-write', 'blocking-write-and-flush': '$blocking-write-and-flush' }[method[2]]
+          ?? `$${method[2]}`;
+        assert.ok(LISTS.some(([, , body, message]) => message === PAST && body.includes(`(call ${wat} `)), `no case calls ${name} past the end`);
+      }
+    }
+  } finally {
+    h.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+table.run();

@@ -48,7 +48,7 @@ function forGlue(imports: Record<string, Record<string, unknown>>): Record<strin
       let face = faces.get(value);
       if (face === undefined) {
         const wit = key.replace(/[A-Z]/g, (c, at: number) => (at > 0 ? '-' : '') + c.toLowerCase());
-        faces.set(value, face = resourceClass(value as typeof Resource & (new (...a: never[]) => Resource), wit));
+        faces.set(value, face = resourceClass(value as abstract new (...a: never[]) => Resource, wit));
       }
       fns[key] = face;
     }

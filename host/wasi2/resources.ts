@@ -11,9 +11,9 @@
 // So, here:
 // - Every resource takes its rep from its instance's registry (Reps), one rep to one object,
 //   which makes every rep in every table of the glue name one object of that table's type
-//   (lower.ts relies on it to tell the tables apart), and a freed rep is given again only
-//   after all others: given again at once, the rep a dropped handle left behind named the next
-//   resource given it, which the glue's lookup then found for the dropped handle.
+//   (lower.ts relies on it to tell the tables apart), and a rep is given again only after
+//   all others have been: given again at once, the rep a dropped handle left behind named the
+//   next resource given it, which the glue's lookup then found for the dropped handle.
 // - The class the glue is given for a type (resourceClass) has a prototype whose every method
 //   traps, so that a stand-in cannot act on anything: a call on it, or the host's `held` check
 //   of a resource passed as an argument, traps as the canonical ABI's lift of an invalid handle
@@ -30,8 +30,11 @@ export const T_FLAG = 1 << 30;
  * One instance's resources by rep, while the guest holds them: an object gets a rep when the
  * glue first asks for one (it is handed to the guest) and loses it when the guest drops its
  * handle (the glue calls its dispose). Reps are given in turn, as Linux gives process IDs: the
- * one after the last given, wrapping below T_FLAG, skipping those in use. A freed rep thus
- * comes back only after 2^30 - 1 others (the glue's own count never comes back at all).
+ * one after the last given, wrapping below T_FLAG, skipping those in use, so that a rep comes
+ * back only once the count has gone round all 2^30 - 1 since it was given. (The glue's own
+ * count for objects without a rep never comes back, and past 2^30 runs into T_FLAG.) A
+ * dropped handle can thus reach a new resource only once the guest has had 2^30 - 1 resources
+ * made since that rep was given, and then only one of its own, of the same type.
  */
 export class Reps {
   private readonly objects = new Map<number, Resource>();
