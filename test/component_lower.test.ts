@@ -1,18 +1,22 @@
 // zerocopy.sendfile lowered by the host (host/wasi2/lower.ts): jco's hybrid glue calls the core
 // function the host gives for it instead of its JavaScript trampoline. Held here: handles are
-// found in the glue's tables whatever their order and an index that is no live handle traps;
-// the result is stored by the canonical ABI, the same as the JavaScript function answers, in
-// memory grown since the last call too; reps live as long as the guest's handles; and a real
-// component's calls reach the lowering and move the bytes.
+// found in the glue's tables whatever their order, each type's in its own table only, and an
+// index that is no live handle of the type traps; the result is stored by the canonical ABI,
+// the same as the JavaScript function answers, in memory grown since the last call too; reps
+// live as long as the guest's handles, are every resource's, and come back only after all
+// others; and a real component's calls reach the lowering and move the bytes.
 import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadComponent } from '../host/component/load.js';
+import * as libc from '../host/native/libc.js';
+import { AT, O } from '../host/native/platform.js';
 import { Sandbox } from '../host/index.js';
 import type { Descriptor } from '../host/wasi2/filesystem.js';
 import { DISPOSE } from '../host/wasi2/host.js';
-import { CABI_LOWER, CABI_REP, repsOf } from '../host/wasi2/lower.js';
+import { wasi2Imports } from '../host/wasi2/imports.js';
+import { CABI_LOWER, CABI_REP, classOfFace, Resource, repsOf } from '../host/wasi2/resources.js';
 import type { OutputStream } from '../host/wasi2/streams.js';
 import { ERROR_CODES } from '../host/wasi2/zerocopy.js';
 import { ROOT, tempDir } from './helpers/guest.js';
@@ -117,7 +121,8 @@ lowering('an index that is not a live handle of its type traps, as the canonical
   try {
     const f = h.lower([h.descriptors, h.streams]);
     // 0 (the free list's head), past the table, negative, and a slot freed as the glue frees one.
-    for (const [inH, outH] of [[0, 1], [2, 1], [1, 2], [-1, 1], [1, 1 << 30]]) {
+    // 2^31 + 1, a negative i32, is index 1 to a 32-bit shift (handle << 1 wraps to 2).
+    for (const [inH, outH] of [[0, 1], [2, 1], [1, 2], [-1, 1], [1, 1 << 30], [(2 ** 31 + 1) | 0, 1], [1, (2 ** 31 + 1) | 0]]) {
       assert.throws(() => f(inH, 0n, outH, 1n, 8), (e: unknown) => e instanceof WebAssembly.RuntimeError, `${inH}, ${outH}`);
     }
     h.descriptors[2] = T_FLAG; // rscTableRemove: the scope slot marked free, the rep left behind
@@ -133,6 +138,77 @@ lowering('a handle of the other type traps (only the stream table has a handle 2
     h.streams.push(0, (h.streams[3] & ~T_FLAG) | T_FLAG);
     const f = h.lower([h.descriptors, h.streams]);
     assert.throws(() => f(2, 0n, 1, 1n, 8), (e: unknown) => e instanceof WebAssembly.RuntimeError);
+  } finally {
+    h.close();
+  }
+});
+
+lowering('once its table is known, a descriptor is taken from there only, whatever another table holds at that index', () => {
+  const h = host();
+  try {
+    // A third table whose slot 2 holds the file's rep, as the glue would store a rep it counted
+    // itself for an object that had none of the host's (it counts from 1 for each type); the
+    // descriptor table has no handle 2.
+    const other = [T_FLAG, 0, 0, 7 | T_FLAG, 0, h.descriptors[3]];
+    const f = h.lower([h.streams, h.descriptors, other]);
+    f(1, 0n, 1, 1n, 8);
+    assert.is(stored(h.memory, 8), 'ok 1', 'handle 1 of each type');
+    assert.throws(() => f(2, 0n, 1, 1n, 8), (e: unknown) => e instanceof WebAssembly.RuntimeError);
+    assert.is(Buffer.from(h.pipeIn.read(10n)).toString(), 'x', 'the trapping call sent nothing');
+  } finally {
+    h.close();
+  }
+});
+
+lowering('every resource the imports give the glue takes its rep from the instance\'s registry', () => {
+  // What makes the tables tellable apart: no table then holds a rep of the glue's own count.
+  const h = host();
+  try {
+    const classes: string[] = [];
+    for (const [iface, fns] of Object.entries(wasi2Imports(h.ctx))) {
+      for (const [name, value] of Object.entries(fns)) {
+        if (typeof value !== 'function' || !/^[A-Z]/.test(name)) continue;
+        const cls = classOfFace(value);
+        assert.ok(cls !== undefined && cls.prototype instanceof Resource, `${iface} ${name} is no Resource`);
+        classes.push(name);
+      }
+    }
+    assert.ok(classes.length >= 11, `found only ${classes.join(', ')}`);
+  } finally {
+    h.close();
+  }
+});
+
+lowering('the JavaScript sendfile given the glue\'s stand-in for a handle it cannot find traps, with a descriptor 0 in the table', () => {
+  const h = host();
+  try {
+    // What the glue hands the host for a dropped or made-up handle: Object.create of the class
+    // it was given. Its fd is missing, which a table lookup reads as 0.
+    const face = wasi2Imports(h.ctx)['wasi:filesystem/types'].Descriptor as { prototype: object };
+    const standIn = Object.create(face.prototype) as Descriptor;
+    h.ctx.fds.insert(h.ctx.fds.adopt(libc.openat(AT.FDCWD, join(work, 'f'), O.RDONLY | O.CLOEXEC, 0)), 0);
+    assert.ok(h.ctx.fds.has(0));
+    assert.throws(() => h.zerocopy.sendfile(standIn, 0n, h.pipeOut, 3n), (e: unknown) => e instanceof WebAssembly.RuntimeError);
+    assert.is(h.pipeIn.read(10n).length, 0, 'nothing sent');
+  } finally {
+    h.close();
+  }
+});
+
+lowering('a freed rep is not given again before the others', () => {
+  const h = host();
+  try {
+    const reps = repsOf(h.ctx);
+    const a = h.dir.openAt({}, 'f', {}, { read: true }) as Descriptor;
+    const b = h.dir.openAt({}, 'f', {}, { read: true }) as Descriptor;
+    const repA = (a as unknown as Record<symbol, number>)[CABI_REP];
+    assert.is.not((b as unknown as Record<symbol, number>)[CABI_REP], repA);
+    dispose(a);
+    const c = h.dir.openAt({}, 'f', {}, { read: true }) as Descriptor;
+    const repC = (c as unknown as Record<symbol, number>)[CABI_REP];
+    assert.is.not(repC, repA);
+    assert.is(reps.get(repA), undefined);
+    assert.is(reps.get(repC), c);
   } finally {
     h.close();
   }

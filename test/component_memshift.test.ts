@@ -121,7 +121,8 @@ async function asComponent(module: Uint8Array, o: SandboxOptions = {}, input?: s
 }
 
 const OOB = 'memory access out of bounds';
-const summary = ({ status, trap, stdout }: Outcome) => ({ status, trap, bytes: stdout.length });
+/** An outcome with the addresses in a trap's message left out: they differ with the memory's size. */
+const summary = ({ status, trap, stdout }: Outcome) => ({ status, trap: trap?.replace(/\d+/g, 'N'), bytes: stdout.length });
 
 // ---------------------------------------------------------------------------------------
 const rewrite = suite('the shifted module', { timeout: 180_000 });
@@ -353,7 +354,8 @@ for (const [what, start, core] of EDGES) {
     // decides, and the reference shows what it did unshifted (the reference's own success
     // cases would write over the adapter's state, which lies at the end of its memory).
     // The bytes are compared by their count: past the module's end, the reference's adapter
-    // has its own state, and jco's glue reads a list past the end of memory short (it slices).
+    // has its own state. A list the adapter passes on past the end of memory traps
+    // (host/component/list_bounds.ts), at an address of each one's own memory.
     if (core.status === 0) assert.equal(shifted, core);
     else assert.equal(summary(shifted), summary(await asComponent(command('1', body, rest, true))));
   });

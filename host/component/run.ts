@@ -2,9 +2,10 @@
 // returns ok, 1 when it returns err (wasi:cli/exit says the same of exit(err)), the status of
 // exit or of a stop, and a trap propagates (Sandbox.startComponent reports a stack overflow as
 // one; the CLI prints it and exits 134).
-import type { Context } from '../sandbox/context.js';
-import { checkStop, ComponentExit } from '../wasi2/host.js';
+import { isStackOverflow, type Context } from '../sandbox/context.js';
+import { checkStop, ComponentExit, trapError } from '../wasi2/host.js';
 import { wasi2Imports, type Wasi2Options } from '../wasi2/imports.js';
+import { checkLists, exportedMemory, importedMemory } from './list_bounds.js';
 import type { Component } from './load.js';
 
 const RUN = 'wasi:cli/run@0.2';
@@ -22,11 +23,11 @@ function isWasm(f: Function): boolean {
  * are jco's trampolines, the JavaScript functions among a core instance's imports (the others
  * are wasm exports of other instances, memories and tables); each is guarded wherever the glue
  * passes it: under its interface's name, or to the module that fills the table through which
- * calls that need cabi_realloc go.
+ * calls that need cabi_realloc go. The guard also makes what the glue throws where the
+ * canonical ABI traps a trap (asTrap).
  */
 function guardCore(imports: WebAssembly.Imports, ctx: Context): WebAssembly.Imports {
-  const stop = ctx.stop;
-  if (stop === null) return imports;
+  const stop = ctx.stop ?? new Int32Array(1);
   const out: WebAssembly.Imports = {};
   for (const [module, fns] of Object.entries(imports ?? {})) {
     const guarded: Record<string, unknown> = {};
@@ -49,15 +50,28 @@ function guard(fn: Trampoline, stop: Int32Array, ctx: Context): Trampoline {
   const before = () => { if (stop[0] !== 0) checkStop(ctx); };
   const after = <T>(r: T): T => { if (stop[0] !== 0) checkStop(ctx); return r; };
   switch (fn.length) {
-    case 0: return () => { before(); return after(fn()); };
-    case 1: return (a) => { before(); return after(fn(a)); };
-    case 2: return (a, b) => { before(); return after(fn(a, b)); };
-    case 3: return (a, b, c) => { before(); return after(fn(a, b, c)); };
-    case 4: return (a, b, c, d) => { before(); return after(fn(a, b, c, d)); };
-    case 5: return (a, b, c, d, e) => { before(); return after(fn(a, b, c, d, e)); };
-    case 6: return (a, b, c, d, e, f) => { before(); return after(fn(a, b, c, d, e, f)); };
-    default: return (...args) => { before(); return after(fn(...args)); };
+    case 0: return () => { before(); try { return after(fn()); } catch (x) { throw asTrap(x); } };
+    case 1: return (a) => { before(); try { return after(fn(a)); } catch (x) { throw asTrap(x); } };
+    case 2: return (a, b) => { before(); try { return after(fn(a, b)); } catch (x) { throw asTrap(x); } };
+    case 3: return (a, b, c) => { before(); try { return after(fn(a, b, c)); } catch (x) { throw asTrap(x); } };
+    case 4: return (a, b, c, d) => { before(); try { return after(fn(a, b, c, d)); } catch (x) { throw asTrap(x); } };
+    case 5: return (a, b, c, d, e) => { before(); try { return after(fn(a, b, c, d, e)); } catch (x) { throw asTrap(x); } };
+    case 6: return (a, b, c, d, e, f) => { before(); try { return after(fn(a, b, c, d, e, f)); } catch (x) { throw asTrap(x); } };
+    default: return (...args) => { before(); try { return after(fn(...args)); } catch (x) { throw asTrap(x); } };
   }
+}
+
+/**
+ * What a trampoline threw, as the guest meets it. jco's glue throws a TypeError where the
+ * canonical ABI traps (resource.drop of a handle its table does not hold, rscTableRemove's
+ * "Invalid handle"; flags with bits the type lacks; a discriminant past a variant's cases) and
+ * a RangeError where it reads past the end of memory (a string there): a guest's catch_all
+ * would catch either, and the CLI would report a crash of the host. They end the guest as a
+ * trap, with the glue's message. A stack overflow stays a RangeError (Sandbox reports it).
+ */
+function asTrap(e: unknown): unknown {
+  if (e instanceof TypeError || (e instanceof RangeError && !isStackOverflow(e))) return trapError(e.message);
+  return e;
 }
 
 /**
@@ -104,8 +118,11 @@ export function runComponent(ctx: Context, component: Component, options: RunCom
       if (m === undefined) throw new Error(`the component's glue asks for ${name}, which it did not produce`);
       return m;
     }, wasi2Imports(ctx, options), (module, imports) => {
-      const guarded = guardCore(imports, ctx);
-      return new WebAssembly.Instance(module, trace === undefined ? guarded : traceCore(guarded, trace));
+      let memory = importedMemory(imports);
+      const guarded = checkLists(guardCore(imports, ctx), () => memory);
+      const instance = new WebAssembly.Instance(module, trace === undefined ? guarded : traceCore(guarded, trace));
+      memory ??= exportedMemory(instance);
+      return instance;
     });
     const run = (Object.entries(exports).find(([k]) => k.startsWith(RUN))?.[1] ?? exports.run) as { run?: () => void } | undefined;
     if (typeof run?.run !== 'function') throw new TypeError('the component exports no wasi:cli/run (it is not a command)');

@@ -5,11 +5,12 @@ import * as libc from '../native/libc.js';
 import type { Context } from '../sandbox/context.js';
 import { FdEntry } from '../sandbox/fd_table.js';
 import { FILETYPE } from '../sandbox/rights.js';
-import { DISPOSE, exitComponent } from './host.js';
+import { exitComponent } from './host.js';
+import { Resource } from './resources.js';
 import { InputStream, OutputStream, type Parent } from './streams.js';
 
-class TerminalInput { [DISPOSE](): void {} }
-class TerminalOutput { [DISPOSE](): void {} }
+export class TerminalInput extends Resource {}
+export class TerminalOutput extends Resource {}
 
 /** The standard streams are the sandbox's: a guest that drops its handle closes nothing. */
 const STDIO: Parent = { dropped: false };
@@ -44,8 +45,8 @@ export function cli(ctx: Context) {
     },
     'wasi:cli/terminal-input': { TerminalInput },
     'wasi:cli/terminal-output': { TerminalOutput },
-    'wasi:cli/terminal-stdin': { getTerminalStdin: () => (tty(0) ? new TerminalInput() : undefined) },
-    'wasi:cli/terminal-stdout': { getTerminalStdout: () => (tty(1) ? new TerminalOutput() : undefined) },
-    'wasi:cli/terminal-stderr': { getTerminalStderr: () => (tty(2) ? new TerminalOutput() : undefined) },
+    'wasi:cli/terminal-stdin': { getTerminalStdin: () => (tty(0) ? new TerminalInput(ctx) : undefined) },
+    'wasi:cli/terminal-stdout': { getTerminalStdout: () => (tty(1) ? new TerminalOutput(ctx) : undefined) },
+    'wasi:cli/terminal-stderr': { getTerminalStderr: () => (tty(2) ? new TerminalOutput(ctx) : undefined) },
   };
 }

@@ -18,8 +18,7 @@ import * as path from '../wasi/path.js';
 import * as pathOps from '../wasi/path_ops.js';
 import { statFd, type Filestat } from '../wasi/stat.js';
 import { fsError, fsResult } from './errors.js';
-import { DISPOSE } from './host.js';
-import { CABI_REP, repsOf } from './lower.js';
+import { held, Resource } from './resources.js';
 import { IoError, InputStream, OutputStream } from './streams.js';
 
 /** descriptor-flags as bits, for what get-flags reports and open-at grants. */
@@ -94,18 +93,18 @@ function times(atime: NewTimestamp, mtime: NewTimestamp): [bigint, bigint, numbe
 
 const dirflags = (f: PathFlags): number => (f.symlinkFollow ? LOOKUP_SYMLINK_FOLLOW : 0);
 
-export class Descriptor {
+export class Descriptor extends Resource {
   dropped = false;
-  /** The rep jco's glue keeps for this descriptor while the guest holds a handle (lower.ts). */
-  private rep = 0;
   constructor(
-    readonly ctx: Context,
+    ctx: Context,
     /** The guest descriptor number in ctx.fds. */
     readonly fd: number,
     readonly flags: number,
     /** Preopens are held by the sandbox: dropping the handle does not close them. */
     private readonly owned: boolean,
-  ) {}
+  ) {
+    super(ctx);
+  }
 
   private entry(): FdEntry {
     if (this.dropped) fail(errno.badf);
@@ -208,9 +207,11 @@ export class Descriptor {
     fsResult(() => pathOps.path_symlink(this.ctx, oldPath, this.live(), newPath));
   }
   renameAt(oldPath: string, newDir: Descriptor, newPath: string): void {
+    held(newDir, Descriptor, 'descriptor');
     fsResult(() => pathOps.path_rename(this.ctx, this.live(), oldPath, newDir.live(), newPath));
   }
   linkAt(oldFlags: PathFlags, oldPath: string, newDir: Descriptor, newPath: string): void {
+    held(newDir, Descriptor, 'descriptor');
     fsResult(() => pathOps.path_link(this.ctx, this.live(), dirflags(oldFlags), oldPath, newDir.live(), newPath));
   }
 
@@ -271,6 +272,7 @@ export class Descriptor {
   }
 
   isSameObject(other: Descriptor): boolean {
+    held(other, Descriptor, 'descriptor');
     try {
       const a = statFd(this.entry().hostFd), b = statFd(other.entry().hostFd);
       return a.dev === b.dev && a.ino === b.ino;
@@ -300,13 +302,7 @@ export class Descriptor {
     return this.fd;
   }
 
-  get [CABI_REP](): number {
-    return this.rep ||= repsOf(this.ctx).add(this);
-  }
-
-  [DISPOSE](): void {
-    repsOf(this.ctx).remove(this.rep);
-    this.rep = 0;
+  protected override released(): void {
     if (this.dropped) return;
     this.dropped = true;
     if (this.owned && this.ctx.fds.has(this.fd)) closeEntry(this.ctx.fds.remove(this.fd));
@@ -314,11 +310,13 @@ export class Descriptor {
 }
 
 /** read-directory: the entries but `.` and `..` (types.wit), read with getdents64(2). */
-export class DirectoryEntryStream {
+export class DirectoryEntryStream extends Resource {
   private buf = Buffer.alloc(16 * 1024);
   private at = 0;
   private end = 0;
-  constructor(private readonly ctx: Context, private readonly fd: number, private dirFd: number) {}
+  constructor(ctx: Context, private readonly fd: number, private dirFd: number) {
+    super(ctx);
+  }
 
   readDirectoryEntry(): { type: string; name: string } | undefined {
     return fsResult(() => {
@@ -353,7 +351,7 @@ export class DirectoryEntryStream {
     this.dirFd = -1;
   }
 
-  [DISPOSE](): void {
+  protected override released(): void {
     this.close();
   }
 }
@@ -362,7 +360,7 @@ export function filesystem(ctx: Context) {
   return {
     'wasi:filesystem/types': {
       Descriptor, DirectoryEntryStream,
-      filesystemErrorCode: (err: IoError): string | undefined => (err instanceof IoError ? fsError(err.errno) : undefined),
+      filesystemErrorCode: (err: IoError): string | undefined => fsError(held(err, IoError, 'error').errno),
     },
     'wasi:filesystem/preopens': {
       getDirectories: (): [Descriptor, string][] => {

@@ -34,9 +34,14 @@ export function exitComponent(ctx: Context, status: number): never {
  * a WebAssembly.RuntimeError the guest cannot catch, reported as any trap is (exit 134).
  */
 export function componentTrap(message: string): never {
+  throw trapError(message);
+}
+
+/** The trap componentTrap throws, made without throwing it. */
+export function trapError(message: string): WebAssembly.RuntimeError {
   const trap = wasmTrap();
   Object.defineProperty(trap, 'message', { value: message, configurable: true });
-  throw trap;
+  return trap;
 }
 
 /** The key jco's glue calls on a resource when the guest drops its last handle. */

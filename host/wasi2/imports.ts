@@ -10,6 +10,7 @@ import { poll, Pollable } from './poll.js';
 import { random } from './random.js';
 import { ioInterfaces } from './streams.js';
 import { exitComponent } from './host.js';
+import { Resource, resourceClass } from './resources.js';
 import { SocketHost, type SocketGrants } from './sockets.js';
 import { zerocopyInterface } from './zerocopy.js';
 
@@ -19,7 +20,7 @@ export interface Wasi2Options {
 }
 
 export function wasi2Imports(ctx: Context, options: Wasi2Options = {}): Record<string, Record<string, unknown>> {
-  return {
+  return forGlue({
     ...cli(ctx),
     ...clocks(ctx),
     ...random(),
@@ -30,5 +31,27 @@ export function wasi2Imports(ctx: Context, options: Wasi2Options = {}): Record<s
     // What `componentize` redirects preview1's proc_exit to, so the status survives the adapter.
     'wasm-zerocopy:zerocopy/zerocopy': zerocopyInterface(ctx),
     'wasm-zerocopy:zerocopy/exit': { exitWithCode: (code: number) => exitComponent(ctx, code >>> 0) },
-  };
+  });
+}
+
+const faces = new Map<Function, Function>();
+
+/**
+ * The imports as the glue is given them: each resource class as resourceClass's face for it,
+ * from which the glue makes the stand-ins of handles it cannot find (they trap). jco names a
+ * resource's class by the type's name in UpperCamelCase: `OutputStream` is output-stream.
+ */
+function forGlue(imports: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+  for (const fns of Object.values(imports)) {
+    for (const [key, value] of Object.entries(fns)) {
+      if (typeof value !== 'function' || !(value.prototype instanceof Resource)) continue;
+      let face = faces.get(value);
+      if (face === undefined) {
+        const wit = key.replace(/[A-Z]/g, (c, at: number) => (at > 0 ? '-' : '') + c.toLowerCase());
+        faces.set(value, face = resourceClass(value as abstract new (...a: never[]) => Resource, wit));
+      }
+      fns[key] = face;
+    }
+  }
+  return imports;
 }

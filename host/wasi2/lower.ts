@@ -8,17 +8,14 @@
 //
 // Handles. The glue keeps one table per resource type, an array of pairs [scope, rep | T_FLAG]
 // (rscTableCreateOwn), slot 0 the head of the free list and a free slot's scope T_FLAG-marked
-// (rscTableRemove); `resourceTables` holds the tables of the function's resource types, ordered
-// by the component's type index, not by parameter. The glue takes a host object's rep from
-// `obj[Symbol.for('cabiRep')]`, so objects of the classes below give reps of their own
-// instance's registry, and a handle finds its object there.
-import type { Context } from '../sandbox/context.js';
+// (rscTableRemove); `resourceTables` holds the tables of the function's resource types, in an
+// order of jco's own (by its TypeIds, transpile_bindgen.rs lower_import), unnamed. Which table
+// is whose is told by what the tables hold: every rep in them is the registry's, and names one
+// live object of the table's type (resources.ts).
 import { componentTrap } from './host.js';
+import { CABI_LOWER, type Reps, T_FLAG } from './resources.js';
 
-export const CABI_LOWER: symbol = Symbol.for('cabiLower');
-export const CABI_REP: symbol = Symbol.for('cabiRep');
-/** jco's own-handle and free-slot flag (its glue's T_FLAG). */
-const T_FLAG = 1 << 30;
+export { CABI_LOWER };
 
 export interface LowerContext {
   memory: WebAssembly.Memory;
@@ -27,66 +24,45 @@ export interface LowerContext {
 }
 
 /**
- * One instance's host objects that the glue holds handles to, by rep. An object gets a rep when
- * the glue first asks for one (it is handed to the guest) and loses it when the guest drops its
- * last handle (the glue calls its dispose), so the registry holds what the guest holds.
+ * The borrows of one resource class in one lowered function: the handle's object, found in
+ * that class's table only. The table is found at the first handle that is live in one of the
+ * function's tables with a rep of a `cls` object: only `cls`'s table can hold such a rep
+ * (resources.ts), so from then on a handle of another type, whatever its index or rep, is
+ * looked up there and not found. An index that is not a live handle of that table traps, as the
+ * canonical ABI's lift of a borrow does (CanonicalABI.md, lift_borrow: `trap_if` on an invalid
+ * index).
  */
-export class Reps {
-  private readonly objects: (object | undefined)[] = [undefined]; // rep 0 means "none" to the glue
-  /** Each object's class, compared by identity: an `instanceof` of a class that varies is slow. */
-  private readonly classes: (Function | undefined)[] = [undefined];
-  private readonly free: number[] = [];
+export class Borrows<T> {
+  private table: number[] | null = null;
 
-  add(o: object): number {
-    const rep = this.free.pop() ?? this.objects.length;
-    // The glue stores rep | T_FLAG: a rep must stay below the flag.
-    if (rep >= T_FLAG) componentTrap('too many resources');
-    this.objects[rep] = o;
-    this.classes[rep] = o.constructor;
-    return rep;
-  }
+  constructor(
+    private readonly tables: readonly number[][],
+    private readonly reps: Reps,
+    private readonly cls: abstract new (...a: never[]) => T,
+    private readonly name: string,
+  ) {}
 
-  get(rep: number): object | undefined {
-    return this.objects[rep];
-  }
-
-  /** The object of `rep` if its class is exactly `cls`. */
-  getOf<T>(rep: number, cls: abstract new (...a: never[]) => T): T | undefined {
-    return this.classes[rep] === cls ? this.objects[rep] as T : undefined;
-  }
-
-  remove(rep: number): void {
-    if (rep <= 0 || this.objects[rep] === undefined) return;
-    this.objects[rep] = undefined;
-    this.classes[rep] = undefined;
-    this.free.push(rep);
-  }
-}
-
-const registries = new WeakMap<Context, Reps>();
-export function repsOf(ctx: Context): Reps {
-  let r = registries.get(ctx);
-  if (r === undefined) registries.set(ctx, r = new Reps());
-  return r;
-}
-
-/**
- * The object behind `handle` of class `cls` (exactly: the host's resource classes are not
- * subclassed), looked up in whichever of `tables` holds that type (each table holds one type,
- * and the registry's classes say which). An index that is not a
- * live handle of that type traps, as the canonical ABI's lift of a borrow does
- * (CanonicalABI.md, lift_borrow: `trap_if` on an invalid index).
- */
-export function borrowed<T>(tables: number[][], reps: Reps, handle: number, cls: abstract new (...a: never[]) => T): T {
-  const i = handle << 1;
-  for (let t = 0; t < tables.length; t++) {
-    const table = tables[t];
+  get(handle: number): T {
+    // A handle is a u32 index: no shift, whose 32-bit wrap would make 2^31 + 1 the index 1.
+    const i = handle * 2;
+    const table = this.table ?? this.find(i);
     const scope = table[i];
-    if (scope === undefined || (scope & T_FLAG) !== 0) continue; // not a slot, or a free one
-    const o = reps.getOf(table[i + 1] & ~T_FLAG, cls);
-    if (o !== undefined) return o;
+    if (scope === undefined || (scope & T_FLAG) !== 0) return this.invalid(handle); // no slot, or a free one
+    return this.reps.getOf(table[i + 1] & ~T_FLAG, this.cls) ?? this.invalid(handle);
   }
-  return componentTrap(`unknown handle ${handle >>> 0}`);
+
+  private find(i: number): number[] {
+    for (const table of this.tables) {
+      const scope = table[i];
+      if (scope === undefined || (scope & T_FLAG) !== 0) continue;
+      if (this.reps.getOf(table[i + 1] & ~T_FLAG, this.cls) !== undefined) return this.table = table;
+    }
+    return this.invalid(i / 2);
+  }
+
+  private invalid(handle: number): never {
+    return componentTrap(`invalid ${this.name} handle ${handle >>> 0}`);
+  }
 }
 
 /**

@@ -9,8 +9,9 @@
 import * as libc from '../native/libc.js';
 import { check } from '../sandbox/errno.js';
 import type { Context } from '../sandbox/context.js';
-import { checkStop, componentTrap, DISPOSE } from './host.js';
+import { checkStop, componentTrap } from './host.js';
 import { monotonicNow } from './monotonic.js';
+import { held, Resource } from './resources.js';
 
 export const POLLIN = 0x1, POLLOUT = 0x4;
 const POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
@@ -30,16 +31,18 @@ export interface PollHooks {
   confirm?: () => boolean;
 }
 
-export class Pollable {
+export class Pollable extends Resource {
   constructor(
-    readonly ctx: Context,
+    ctx: Context,
     /** The host descriptor to wait on, or -1 for none. */
     readonly hostFd: number,
     readonly events: number,
     /** A monotonic deadline in nanoseconds, for clock pollables. */
     readonly deadline: bigint | null = null,
     readonly hooks: PollHooks = {},
-  ) {}
+  ) {
+    super(ctx);
+  }
 
   ready(): boolean {
     return pass(this.ctx, [this], 0n).length > 0;
@@ -48,8 +51,6 @@ export class Pollable {
   block(): void {
     poll(this.ctx, [this]);
   }
-
-  [DISPOSE](): void {}
 }
 
 /** The indexes of the ready pollables, in order; waits until at least one is ready. */
@@ -57,6 +58,7 @@ export function poll(ctx: Context, list: Pollable[]): Uint32Array {
   // The spec traps on an empty list; a list past the bound is refused the same way.
   if (list.length === 0) componentTrap('wasi:io/poll.poll: the list of pollables is empty');
   if (list.length > MAX_POLLABLES) componentTrap(`wasi:io/poll.poll: more than ${MAX_POLLABLES} pollables`);
+  for (const p of list) held(p, Pollable, 'pollable');
   for (;;) {
     checkStop(ctx);
     const ready = pass(ctx, list, null);

@@ -18,8 +18,8 @@ import type { Context } from '../sandbox/context.js';
 import { closeEntry, type FdEntry } from '../sandbox/fd_table.js';
 import { FILETYPE, SOCKET_RIGHTS } from '../sandbox/rights.js';
 import { netError as netErrorOf, netFail, netResult } from './errors.js';
-import { DISPOSE } from './host.js';
 import { Pollable, POLLIN, POLLOUT } from './poll.js';
+import { held, Resource } from './resources.js';
 import { InputStream, IoError, OutputStream } from './streams.js';
 
 const AF_INET = 2, AF_INET6 = 10, SOCK_STREAM = 1;
@@ -40,7 +40,8 @@ export interface SocketGrants {
   connect?: readonly string[];
 }
 
-class Network { [DISPOSE](): void {} }
+/** The instance's network: one object for each call of instance-network (resources.ts: one handle an object). */
+export class Network extends Resource {}
 
 function sockaddr(a: IpSocketAddress): Buffer {
   if (a.tag === 'ipv4') {
@@ -113,7 +114,7 @@ function sameAddress(grant: IpSocketAddress, a: IpSocketAddress): boolean {
 
 type State = 'unbound' | 'bound' | 'listening' | 'connecting' | 'connected' | 'closed';
 
-export class TcpSocket {
+export class TcpSocket extends Resource {
   dropped = false;
   private state: State;
   private pendingBind = false;
@@ -121,6 +122,7 @@ export class TcpSocket {
   private backlog = 128;
 
   constructor(private readonly net: SocketHost, private fd: number, readonly family: 'ipv4' | 'ipv6', state: State) {
+    super(net.ctx);
     this.state = state;
   }
 
@@ -130,7 +132,8 @@ export class TcpSocket {
     return this.net.ctx.fds.get(this.fd);
   }
 
-  startBind(_network: Network, local: IpSocketAddress): void {
+  startBind(network: Network, local: IpSocketAddress): void {
+    held(network, Network, 'network');
     netResult(() => {
       if (this.state !== 'unbound' || this.pendingBind) netFail('invalid-state');
       if (local.tag !== this.family) netFail('invalid-argument');
@@ -170,7 +173,8 @@ export class TcpSocket {
     this.pendingListen = false;
   }
 
-  startConnect(_network: Network, remote: IpSocketAddress): void {
+  startConnect(network: Network, remote: IpSocketAddress): void {
+    held(network, Network, 'network');
     netResult(() => {
       if (this.state !== 'unbound' && this.state !== 'bound') netFail('invalid-state');
       if (remote.tag !== this.family) netFail('invalid-argument');
@@ -297,7 +301,7 @@ export class TcpSocket {
     });
   }
 
-  [DISPOSE](): void {
+  protected override released(): void {
     if (this.dropped) return;
     this.dropped = true;
     if (this.net.ctx.fds.has(this.fd)) closeEntry(this.net.ctx.fds.remove(this.fd));
@@ -312,11 +316,12 @@ function clampInt(n: bigint): number {
   return n > 0x7fffffffn ? 0x7fffffff : Number(n);
 }
 
-class ResolveAddressStream {
-  constructor(private readonly ctx: Context, private addresses: IpAddress[]) {}
+class ResolveAddressStream extends Resource {
+  constructor(ctx: Context, private addresses: IpAddress[]) {
+    super(ctx);
+  }
   resolveNextAddress(): IpAddress | undefined { return this.addresses.shift(); }
   subscribe(): Pollable { return new Pollable(this.ctx, -1, 0); }
-  [DISPOSE](): void {}
 }
 
 export class SocketHost {
@@ -349,13 +354,12 @@ export class SocketHost {
 
   imports() {
     const ctx = this.ctx;
-    const network = new Network();
     return {
       'wasi:sockets/network': {
         Network,
-        networkErrorCode: (err: IoError): string | undefined => (err instanceof IoError ? netErrorOf(err.errno) : undefined),
+        networkErrorCode: (err: IoError): string | undefined => netErrorOf(held(err, IoError, 'error').errno),
       },
-      'wasi:sockets/instance-network': { instanceNetwork: () => network },
+      'wasi:sockets/instance-network': { instanceNetwork: () => new Network(ctx) },
       'wasi:sockets/tcp-create-socket': {
         createTcpSocket: (family: 'ipv4' | 'ipv6') => netResult(() => {
           // Reserved first (new-socket-limit at the guest's limit, before a socket exists); the
@@ -379,7 +383,8 @@ export class SocketHost {
       'wasi:sockets/tcp': { TcpSocket },
       'wasi:sockets/ip-name-lookup': {
         ResolveAddressStream,
-        resolveAddresses: (_n: Network, name: string) => {
+        resolveAddresses: (network: Network, name: string) => {
+          held(network, Network, 'network');
           const ip = parseIp(name);
           if (ip === null) netFail('name-unresolvable');
           return new ResolveAddressStream(ctx, [ip]);

@@ -22,9 +22,9 @@ import type { Context } from '../sandbox/context.js';
 import type { FdEntry } from '../sandbox/fd_table.js';
 import { FILETYPE } from '../sandbox/rights.js';
 import * as zc from '../zerocopy/transfer.js';
-import { checkStop, DISPOSE } from './host.js';
-import { CABI_REP, repsOf } from './lower.js';
+import { checkStop } from './host.js';
 import { Pollable, POLLIN, POLLOUT, poll } from './poll.js';
+import { held, Resource } from './resources.js';
 
 const EAGAIN = 11, EINVAL = 22;
 const RWF_APPEND = 0x10;
@@ -39,28 +39,29 @@ function scratchBuffer(): Uint8Array {
 const zeroes = new Uint8Array(64 * 1024);
 
 /** wasi:io/error: an errno, which filesystem-error-code and network-error-code read. */
-export class IoError {
-  constructor(readonly errno: number) {}
+export class IoError extends Resource {
+  constructor(ctx: Context, readonly errno: number) {
+    super(ctx);
+  }
   toDebugString(): string {
     return errnoName[this.errno] ?? `errno ${this.errno}`;
   }
-  [DISPOSE](): void {}
 }
 
 /** stream-error::last-operation-failed, thrown as jco's glue expects an `err`. */
-export function failed(e: number): never {
-  throw { tag: 'last-operation-failed', val: new IoError(e) };
+export function failed(ctx: Context, e: number): never {
+  throw { tag: 'last-operation-failed', val: new IoError(ctx, e) };
 }
 export function closed(): never {
   throw { tag: 'closed' };
 }
 
 /** Runs op, turning a WasiError into last-operation-failed. */
-function streamOp<T>(op: () => T): T {
+function streamOp<T>(ctx: Context, op: () => T): T {
   try {
     return op();
   } catch (e) {
-    if (e instanceof WasiError) failed(e.errno);
+    if (e instanceof WasiError) failed(ctx, e.errno);
     throw e;
   }
 }
@@ -70,19 +71,21 @@ export interface Parent { readonly dropped: boolean }
 const NO_PARENT: Parent = { dropped: false };
 
 /** The state both directions share. */
-abstract class Stream {
+abstract class Stream extends Resource {
   constructor(
-    readonly ctx: Context,
+    ctx: Context,
     readonly entry: FdEntry,
     /** The stream's own file offset, or null for descriptors without one. */
     public offset: bigint | null,
     readonly parent: Parent = NO_PARENT,
     /** Runs when the guest drops the stream (a stream that owns its descriptor closes it). */
     private readonly onDrop: (() => void) | null = null,
-  ) {}
+  ) {
+    super(ctx);
+  }
 
   live(): FdEntry {
-    if (this.parent.dropped) failed(errno.badf);
+    if (this.parent.dropped) failed(this.ctx, errno.badf);
     return this.entry;
   }
 
@@ -103,15 +106,7 @@ abstract class Stream {
     poll(this.ctx, [new Pollable(this.ctx, this.entry.hostFd, events)]);
   }
 
-  /** The rep jco's glue keeps for this stream while the guest holds a handle (lower.ts). */
-  private rep = 0;
-  get [CABI_REP](): number {
-    return this.rep ||= repsOf(this.ctx).add(this);
-  }
-
-  [DISPOSE](): void {
-    repsOf(this.ctx).remove(this.rep);
-    this.rep = 0;
+  protected override released(): void {
     this.onDrop?.();
   }
 }
@@ -161,7 +156,7 @@ export class InputStream extends Stream {
     const buf = scratchBuffer().subarray(0, n);
     let r: number;
     if (e.virtual !== null) {
-      if (e.virtual.read === undefined) failed(errno.badf);
+      if (e.virtual.read === undefined) failed(this.ctx, errno.badf);
       r = e.virtual.read(buf);
     } else if (this.offset !== null) {
       r = libc.pread(e.hostFd, buf, n, this.offset);
@@ -169,7 +164,7 @@ export class InputStream extends Stream {
       r = libc.read(e.hostFd, buf, n);
       if (r === -EAGAIN) return new Uint8Array(0);
     }
-    if (r < 0) failed(fromLinux(-r));
+    if (r < 0) failed(this.ctx, fromLinux(-r));
     if (r === 0) closed();
     if (this.offset !== null) this.offset += BigInt(r);
     // A view of the scratch buffer: the glue copies it into guest memory before the next call.
@@ -199,7 +194,7 @@ export class OutputStream extends Stream {
     if (contents.length === 0) return;
     if (this.buffered !== null) {
       // check-write said 0: a guest that writes anyway gets an error, and nothing is lost.
-      if (!this.drain(false)) failed(errno.again);
+      if (!this.drain(false)) failed(this.ctx, errno.again);
     }
     const n = this.writeSome(e, contents);
     if (n < contents.length) this.buffered = contents.slice(n);
@@ -253,11 +248,11 @@ export class OutputStream extends Stream {
   }
 
   splice(src: InputStream, len: bigint): bigint {
-    return spliceStreams(this, src, len, false);
+    return spliceStreams(this, held(src, InputStream, 'input-stream'), len, false);
   }
 
   blockingSplice(src: InputStream, len: bigint): bigint {
-    return spliceStreams(this, src, len, true);
+    return spliceStreams(this, held(src, InputStream, 'input-stream'), len, true);
   }
 
   /**
@@ -286,7 +281,7 @@ export class OutputStream extends Stream {
   /** One write of as much as the descriptor takes now (a blocking one waits, as preview1's). */
   private writeSome(e: FdEntry, bytes: Uint8Array): number {
     if (e.virtual !== null) {
-      if (e.virtual.write === undefined) failed(errno.badf);
+      if (e.virtual.write === undefined) failed(this.ctx, errno.badf);
       let done = 0;
       while (done < bytes.length) {
         const n = e.virtual.write(bytes.subarray(done));
@@ -302,7 +297,7 @@ export class OutputStream extends Stream {
       else r = libc.write(e.hostFd, bytes, bytes.length);
       // Not taken now: the caller buffers the rest, or waits (blocking-write-and-flush).
       if (r === -EAGAIN) return 0;
-      if (r < 0) failed(fromLinux(-r));
+      if (r < 0) failed(this.ctx, fromLinux(-r));
       if (this.offset !== null && !this.append) this.offset += BigInt(r);
       return r;
     }
@@ -344,7 +339,7 @@ export function spliceStreams(dst: OutputStream, src: InputStream, len: bigint, 
   if (!zc.kernel(inp) || !zc.kernel(out) || dst.append) return copySplice(dst, src, len, block);
   for (;;) {
     checkStop(dst.ctx);
-    const n = streamOp(() => kernelSplice(out, dst, inp, src, len, block));
+    const n = streamOp(dst.ctx, () => kernelSplice(out, dst, inp, src, len, block));
     if (n === -1) return copySplice(dst, src, len, block);
     if (n > 0) return BigInt(n);
     if (n === 0) closed();

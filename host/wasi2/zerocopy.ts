@@ -10,10 +10,11 @@ import { FILETYPE } from '../sandbox/rights.js';
 import * as zc from '../zerocopy/transfer.js';
 import { Descriptor } from './filesystem.js';
 import { checkStop } from './host.js';
-import { borrowed, CABI_LOWER, type LowerContext, MemoryView, repsOf } from './lower.js';
+import { Borrows, type LowerContext, MemoryView } from './lower.js';
 import { poll, Pollable, POLLIN, POLLOUT } from './poll.js';
+import { CABI_LOWER, held, repsOf } from './resources.js';
 import { InputStream, OutputStream } from './streams.js';
-import type { TcpSocket } from './sockets.js';
+import { TcpSocket } from './sockets.js';
 
 /** preview1 errno name -> the interface's error-code; the rest are `io`. */
 const CODES: Record<string, string> = {
@@ -120,9 +121,11 @@ const ERROR_INDEX = new Map<unknown, number>(ERROR_CODES.map((c, i) => [c, i]));
 function lowerSendfile(ctx: Context, sendfile: (inp: Descriptor, offset: bigint, out: OutputStream, count: bigint) => bigint) {
   return ({ memory, resourceTables = [] }: LowerContext) => {
     const reps = repsOf(ctx), view = new MemoryView(memory);
+    const descriptors = new Borrows(resourceTables, reps, Descriptor, 'descriptor');
+    const streams = new Borrows(resourceTables, reps, OutputStream, 'output-stream');
     return (inHandle: number, offset: bigint, outHandle: number, count: bigint, ret: number): void => {
-      const inp = borrowed(resourceTables, reps, inHandle, Descriptor);
-      const out = borrowed(resourceTables, reps, outHandle, OutputStream);
+      const inp = descriptors.get(inHandle);
+      const out = streams.get(outHandle);
       // i64s arrive signed; the WIT's u64s are their unsigned readings.
       const n = count < 0n ? BigInt.asUintN(64, count) : count;
       const r = sendfileNow(ctx, inp, offset, out, n);
@@ -153,7 +156,12 @@ function lowerSendfile(ctx: Context, sendfile: (inp: Descriptor, offset: bigint,
 
 export function zerocopyInterface(ctx: Context) {
   const fns = {
+    // Each first checks that its resources are the host's: a handle the glue could not find
+    // comes as a stand-in (resources.ts), which must not reach sendfileNow's fields (a missing
+    // `fd` would read as descriptor 0).
     sendfile: (inp: Descriptor, offset: bigint, out: OutputStream, count: bigint): bigint => {
+      held(inp, Descriptor, 'descriptor');
+      held(out, OutputStream, 'output-stream');
       const r = sendfileNow(ctx, inp, offset, out, count);
       if (r >= 0) return BigInt(r);
       const src = live(() => ctx.fds.get(inp.live()));
@@ -171,6 +179,8 @@ export function zerocopyInterface(ctx: Context) {
     },
 
     splice: (inp: InputStream, out: OutputStream, len: bigint): bigint => {
+      held(inp, InputStream, 'input-stream');
+      held(out, OutputStream, 'output-stream');
       const src = live(() => inp.live());
       const dst = flushed(out);
       return moving(ctx, src, dst, () => {
@@ -185,12 +195,16 @@ export function zerocopyInterface(ctx: Context) {
     },
 
     tee: (inp: InputStream, out: OutputStream, len: bigint): bigint => {
+      held(inp, InputStream, 'input-stream');
+      held(out, OutputStream, 'output-stream');
       const src = live(() => inp.live());
       const dst = flushed(out);
       return moving(ctx, src, dst, () => zc.teeEntries(ctx.stop, src, dst, len, SPLICE_F_NONBLOCK));
     },
 
     copyFileRange: (inp: Descriptor, inOffset: bigint, out: Descriptor, outOffset: bigint, len: bigint): bigint => {
+      held(inp, Descriptor, 'descriptor');
+      held(out, Descriptor, 'descriptor');
       const src = live(() => ctx.fds.get(inp.live()));
       const dst = live(() => ctx.fds.get(out.live()));
       offIn64[0] = inOffset;
@@ -209,6 +223,7 @@ export function zerocopyInterface(ctx: Context) {
     },
 
     cork: (socket: TcpSocket, enable: boolean): void => {
+      held(socket, TcpSocket, 'tcp-socket');
       const e = live(() => socket.entry());
       live(() => zc.corkEntry(e, enable));
     },
