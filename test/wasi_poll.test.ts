@@ -74,6 +74,42 @@ clocks('CPU-time clocks and unknown clock ids are events with error inval, not a
   assert.equal(p.events, [ev(1, CLOCK, errno.inval), ev(2, CLOCK, errno.inval), ev(3, CLOCK, errno.inval), ev(4, CLOCK, errno.inval)]);
 });
 
+clocks('a clock due later in the present second is not reported when a ready pipe ends the call first', () => {
+  const c = new Caller();
+  try {
+    const monotonic = (): bigint => {
+      assert.is(c.wasi.clock_time_get(1, 0n, Caller.RET), errno.success);
+      return c.dv.getBigUint64(Caller.RET, true);
+    };
+    assert.is(c.zc.pipe(0, Caller.RET), errno.success);
+    const r = c.u32(Caller.RET), w = c.u32(Caller.RET + 4);
+    assert.is(libc.write(c.sandbox.fds.get(w).hostFd, Buffer.from('x'), 1), 1);
+    // The deadline: the last nanosecond of the present second, at least half a second away,
+    // so that seconds alone would call it due and only the nanoseconds say it is not.
+    let t = monotonic();
+    if (t % 1_000_000_000n > 500_000_000n) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number((1_000_000_000n - t % 1_000_000_000n) / MS) + 1);
+      t = monotonic();
+    }
+    const deadline = t - t % 1_000_000_000n + 999_999_999n;
+    const SUBS = 0x2000, EVENTS = 0x3000, dv = c.dv;
+    new Uint8Array(c.memory.buffer, SUBS, 96).fill(0);
+    dv.setBigUint64(SUBS, 1n, true);
+    dv.setUint8(SUBS + 8, READ);
+    dv.setUint32(SUBS + 16, r, true);
+    dv.setBigUint64(SUBS + 48, 2n, true);
+    dv.setUint8(SUBS + 48 + 8, CLOCK);
+    dv.setUint32(SUBS + 48 + 16, 1 /* monotonic */, true);
+    dv.setBigUint64(SUBS + 48 + 24, deadline, true);
+    dv.setUint16(SUBS + 48 + 40, 1 /* ABSTIME */, true);
+    assert.is(c.wasi.poll_oneoff(SUBS, EVENTS, 2, Caller.RET), errno.success);
+    const reported = Array.from({ length: c.u32(Caller.RET) }, (_, k) => c.dv.getBigUint64(EVENTS + k * 32, true));
+    const after = monotonic();
+    if (after < deadline) assert.equal(reported, [1n], 'the clock was reported before it was due');
+    else assert.ok(reported.includes(1n), 'the ready pipe was not reported'); // a stall of half a second
+  } finally { c.close(); }
+});
+
 clocks.run();
 
 // ---------------------------------------------------------------------------------------

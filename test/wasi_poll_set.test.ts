@@ -7,6 +7,7 @@ import { suite } from './helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { openSync, closeSync } from 'node:fs';
 import * as libc from '../host/native/libc.js';
+import { F } from '../host/native/platform.js';
 import { errno } from '../host/index.js';
 import { openFds } from './helpers/guest.js';
 import { Caller } from './helpers/imports.js';
@@ -14,6 +15,7 @@ import { hostPipe } from './helpers/fds.js';
 import { FdEntry, FdTable } from '../host/sandbox/fd_table.js';
 import { WasiError } from '../host/sandbox/errno.js';
 import { FDFLAGS } from '../host/wasi/abi.js';
+import type { PollSet } from '../host/wasi/poll_set.js';
 
 const SUBS = 0x10000, EVENTS = 0x20000;
 const CLOCK = 0, READ = 1, WRITE = 2, MONOTONIC = 1;
@@ -102,6 +104,27 @@ between('a closed descriptor whose open file description the host still holds ne
   }
 });
 
+between('a forgotten registration whose description lives on in a descriptor the guest never saw (a fork\'s) names nothing, though its slot is reused', () => {
+  const c = new Caller();
+  let held = -1;
+  try {
+    const [r1, w1] = pipe(c); // the sandbox made it: closing it needs no EPOLL_CTL_DEL (poll_set.ts)
+    held = libc.fcntl(c.sandbox.fds.get(r1).hostFd, F.DUPFD_CLOEXEC, 0); // as a fork about to exec holds it
+    assert.ok(held >= 0);
+    put(c, w1, 'x');
+    assert.equal(poll(c, [[1, READ, r1], [2, CLOCK, 10 * MS]]).events, [ev(1, READ, 0, 1)]);
+    // Closed without a DEL: the duplicate keeps the description in the epoll set, readable,
+    // so each wait reports it again under the registration's old data.
+    assert.is(c.wasi.fd_close(r1), 0);
+    const [r2] = pipe(c);
+    assert.equal(poll(c, [[3, READ, r2], [4, CLOCK, 30 * MS]]).events, [ev(4, CLOCK)],
+      'the empty new pipe, in the freed slot, was reported ready by the old one\'s event');
+  } finally {
+    c.close();
+    if (held >= 0) libc.close(held);
+  }
+});
+
 between('a number reused by a new descriptor is polled afresh: not ready while empty, ready once written', () => {
   const c = new Caller();
   try {
@@ -116,6 +139,19 @@ between('a number reused by a new descriptor is polled afresh: not ready while e
     put(c, w2, 'hello');
     assert.equal(poll(c, [[5, READ, r1], [1, CLOCK, 5000 * MS]]).events, [ev(5, READ, 0, 5)]);
     assert.is(c.wasi.fd_close(w1), 0);
+  } finally { c.close(); }
+});
+
+between('after memory.grow between two calls, the subscriptions are read from the grown memory and the events written there', () => {
+  const c = new Caller();
+  try {
+    const [r, w] = pipe(c);
+    const subs: Sub[] = [[5, READ, r], [1, CLOCK, 20 * MS]];
+    assert.equal(poll(c, subs).events, [ev(1, CLOCK)]);
+    c.memory.grow(1); // detaches the buffer every view of memory was made over
+    put(c, w, 'abc');
+    assert.equal(poll(c, subs).events, [ev(5, READ, 0, 3)], 'the same subscriptions, in the new buffer');
+    assert.equal(poll(c, [[6, READ, r], [1, CLOCK, 20 * MS]]).events, [ev(6, READ, 0, 3)], 'a changed userdata is seen');
   } finally { c.close(); }
 });
 
@@ -350,6 +386,24 @@ bound('the bound is RLIMIT_NOFILE, as poll(2) bounds nfds: one more subscription
       assert.is(served.events.length, 2000);
       assert.equal(served.events[1999], ev(1999, 9, errno.inval));
     });
+  } finally { c.close(); }
+});
+
+bound('a guest that tells the table 100,000 times between two calls that a watched pipe changed leaves one decoding pending, not 100,000', () => {
+  const c = new Caller();
+  try {
+    const [r] = pipe(c);
+    const subs: Sub[] = [[1, READ, r], [2, CLOCK, 0]];
+    assert.equal(poll(c, subs).events, [ev(2, CLOCK)], 'the empty pipe is watched, the clock fires');
+    const set = c.sandbox.fds.observer as PollSet;
+    assert.is(set.pendingCount, 1, 'the clock, decoded on every call');
+    assert.is(c.wasi.fd_fdstat_get(r, 0x200), 0);
+    const base = c.dv.getBigUint64(0x208, true), inheriting = c.dv.getBigUint64(0x210, true);
+    // Narrowing to the same rights changes nothing, yet the table tells the poll set each time.
+    for (let k = 0; k < 100_000; k++) assert.is(c.wasi.fd_fdstat_set_rights(r, base, inheriting), 0);
+    assert.is(set.pendingCount, 2, 'the pipe\'s subscription is listed once');
+    assert.equal(poll(c, subs).events, [ev(2, CLOCK)], 'decoded again, still not ready');
+    assert.is(set.pendingCount, 1);
   } finally { c.close(); }
 });
 

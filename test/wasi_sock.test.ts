@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as libc from '../host/native/libc.js';
-import { F } from '../host/native/platform.js';
+import { F, O } from '../host/native/platform.js';
 import { errno } from '../host/index.js';
 import { GUESTS, openFds, runGuest, tempDir } from './helpers/guest.js';
 import { Caller } from './helpers/imports.js';
@@ -191,6 +191,63 @@ io('riflags other than PEEK and WAITALL are inval, and so is any siflags bit', (
       'recv errno=0 n=1 roflags=0 data=x',
     ]);
   } finally { libc.close(mine); libc.close(theirs); }
+});
+
+/**
+ * A peer in a child process on `peer` (its stdin and stdout): after 200 ms it either writes
+ * "late" (for a recv that waits) or reads to end of stream and prints the byte count (for a
+ * send that waits for room), so that the guest's call, which blocks this thread, finds its
+ * peer only after waiting.
+ */
+function latePeer(peer: number, role: 'writes' | 'reads') {
+  const code = role === 'writes'
+    ? 'setTimeout(() => require("node:fs").writeSync(1, "late"), 200)'
+    : 'setTimeout(() => { let n = 0; process.stdin.on("data", (d) => { n += d.length; }).on("end", () => process.stderr.write(String(n))); }, 200)';
+  const child = spawn(process.execPath, ['-e', code], { stdio: [peer, peer, 'pipe'] });
+  let said = '';
+  child.stderr!.on('data', (d) => { said += d; });
+  return { child, said: () => said };
+}
+
+io('over a non-blocking host socket the guest sees blocking: sock_recv waits for data and sock_send for room, and each then moves bytes', async () => {
+  const BUF = 0x10000, IOV = 0x200;
+  for (const op of ['recv', 'send'] as const) {
+    const [mine, peer] = socketPair(SOCK_STREAM | O.NONBLOCK);
+    const c = new Caller();
+    let peerProc: ReturnType<typeof latePeer> | null = null;
+    let mineOpen = true;
+    try {
+      const g = c.sandbox.grant(mine);
+      assert.is(c.wasi.fd_fdstat_set_flags(g, 0), errno.success, 'the guest clears NONBLOCK: its calls now wait');
+      let filled = 0;
+      if (op === 'send') {
+        // The socket's buffer full: the first sendmsg is EAGAIN, and only the peer's reads make room.
+        const chunk = Buffer.alloc(65536, 'f');
+        for (let n; (n = libc.write(mine, chunk, chunk.length)) > 0;) filled += n;
+      }
+      peerProc = latePeer(peer, op === 'recv' ? 'writes' : 'reads');
+      c.dv.setUint32(IOV, BUF, true);
+      c.dv.setUint32(IOV + 4, 65536, true);
+      if (op === 'recv') {
+        assert.is(c.wasi.sock_recv(g, IOV, 1, 0, Caller.RET, Caller.RET + 4), errno.success, 'recv waited');
+        assert.is(Buffer.from(c.u8.subarray(BUF, BUF + c.u32(Caller.RET))).toString(), 'late');
+      } else {
+        assert.is(c.wasi.sock_send(g, IOV, 1, 0, Caller.RET), errno.success, 'send waited');
+        const sent = c.u32(Caller.RET);
+        assert.ok(sent > 0 && sent <= 65536, `sent ${sent}`);
+        c.close(); // the guest's duplicate, then ours: the peer reads end of stream
+        libc.close(mine);
+        mineOpen = false;
+        await once(peerProc.child, 'exit');
+        assert.is(Number(peerProc.said()), filled + sent, 'the peer read what was queued and what the guest sent');
+      }
+    } finally {
+      peerProc?.child.kill();
+      c.close();
+      if (mineOpen) libc.close(mine);
+      libc.close(peer);
+    }
+  }
 });
 
 io('sending to a peer that hung up is pipe or connreset, never a signal, and the guest goes on', () => {

@@ -1,5 +1,6 @@
 /* The bench's component (npm run bench, sections e and f): freestanding C against the
- * canonical ABI, with the example's declarations (examples/send_file_component/wasi2.h).
+ * canonical ABI, with the example's declarations (examples/send_file_component/wasi2.h) and its
+ * memcpy, memset and cabi_realloc (freestanding.h).
  *
  *   calls N        N zerocopy.sendfile(file, 0, stdout, 0): each is all overhead; prints ns/call
  *   sendfile SIZE  the file to stdout with zerocopy.sendfile
@@ -10,6 +11,8 @@
  * Built with -DPORTABLE (world bench-portable) it has no zerocopy import and only `splice`, to
  * run on hosts without the interface. Rebuilt by scripts/build-component-example.js. */
 #include "../../examples/send_file_component/wasi2.h"
+#define ARENA_SIZE (16 * 1024)
+#include "../../examples/send_file_component/freestanding.h"
 
 IMPORT("wasi:cli/stdout@0.2.3", "get-stdout") handle cli_get_stdout(void);
 IMPORT("wasi:clocks/monotonic-clock@0.2.3", "now") uint64_t monotonic_now(void);
@@ -28,29 +31,6 @@ void tcp_socket_start_connect(handle self, handle network, int32_t tag, int32_t 
 IMPORT("wasi:sockets/tcp@0.2.3", "[method]tcp-socket.finish-connect")
 void tcp_socket_finish_connect(handle self, void *ret);
 typedef struct { uint8_t is_err; union { struct { handle input, output; } ok; uint8_t err; } val; } result_streams;
-
-void *memcpy(void *dst, const void *src, unsigned long n) {
-  unsigned char *d = dst;
-  const unsigned char *s = src;
-  while (n--) *d++ = *s++;
-  return dst;
-}
-void *memset(void *dst, int c, unsigned long n) {
-  unsigned char *d = dst;
-  while (n--) *d++ = (unsigned char)c;
-  return dst;
-}
-
-static unsigned char arena[16 * 1024];
-static uint32_t arena_used;
-__attribute__((export_name("cabi_realloc")))
-void *cabi_realloc(void *old, uint32_t old_size, uint32_t align, uint32_t size) {
-  (void)old; (void)old_size;
-  uint32_t at = (arena_used + align - 1) & ~(align - 1);
-  if (at + size > sizeof arena) __builtin_trap();
-  arena_used = at + size;
-  return arena + at;
-}
 
 static int equal(string s, const char *t) {
   uint32_t i = 0;

@@ -7,24 +7,13 @@
  *
  * It binds to the address given, which the host answers with its --listen listener, opens the
  * file beneath the first preopen, and serves CLIENTS clients (default: without end), one after
- * another, logging one line each on stderr. Freestanding C (no libc) against wasi2.h; built by
+ * another, logging one line each on stderr. Freestanding C (no libc) against wasi2.h (the imports)
+ * and freestanding.h (what libc would give: memcpy, memset, an allocator); built by
  * scripts/build-component-example.js. */
 #include "wasi2.h"
+#include "freestanding.h"
 
 static handle stderr_stream;
-
-/* The compiler calls these for structure copies; there is no libc. */
-void *memcpy(void *dst, const void *src, unsigned long n) {
-  unsigned char *d = dst;
-  const unsigned char *s = src;
-  while (n--) *d++ = *s++;
-  return dst;
-}
-void *memset(void *dst, int c, unsigned long n) {
-  unsigned char *d = dst;
-  while (n--) *d++ = (unsigned char)c;
-  return dst;
-}
 
 static uint32_t length(const char *s) { uint32_t n = 0; while (s[n]) n++; return n; }
 
@@ -64,19 +53,6 @@ static int parse_addr(string s, int32_t *addr, int32_t *port) {
     if (part == 3 && (i >= s.len || s.ptr[i++] != ':')) return 0;
   }
   return i == s.len;
-}
-
-/* The allocator the host's glue calls to place lists and strings in this memory: a bump
- * allocator over a static arena (this program asks for little, once). */
-static unsigned char arena[64 * 1024];
-static uint32_t arena_used;
-__attribute__((export_name("cabi_realloc")))
-void *cabi_realloc(void *old, uint32_t old_size, uint32_t align, uint32_t size) {
-  (void)old; (void)old_size;
-  uint32_t at = (arena_used + align - 1) & ~(align - 1);
-  if (at + size > sizeof arena) __builtin_trap();
-  arena_used = at + size;
-  return arena + at;
 }
 
 static int serve(void) {

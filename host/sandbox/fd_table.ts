@@ -53,6 +53,8 @@ export class FdEntry {
    * it where no table is at hand (the copying path of either ABI).
    */
   watcher: TableObserver | null = null;
+  /** Its registration's slot in that set (poll_set.ts), so that finding it costs no lookup. */
+  watchSlot = -1;
   /**
    * Handed to the guest by the host before it ran, ahead of the preopens (SandboxOptions.grant):
    * fd_prestat_get answers it as it answers a listener, so that wasi-libc's scan for preopens

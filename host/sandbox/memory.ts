@@ -23,6 +23,8 @@ export class GuestMemory {
   private buffer: ArrayBuffer = new ArrayBuffer(0);
   private u8 = new Uint8Array(0);
   private dv = new DataView(this.buffer);
+  /** A Buffer over all of memory, made on first use after each change of buffer (wholeBuffer). */
+  private whole: Buffer | null = null;
   private base = 0;
 
   /**
@@ -54,6 +56,7 @@ export class GuestMemory {
       this.buffer = m.buffer as ArrayBuffer;
       this.u8 = new Uint8Array(this.buffer);
       this.dv = new DataView(this.buffer);
+      this.whole = null;
       this.base = 0; // computed lazily: most calls never need an absolute address
     }
   }
@@ -80,6 +83,16 @@ export class GuestMemory {
   view(ptr: number, len: number): DataView {
     this.check(ptr, len);
     return this.dv;
+  }
+
+  /**
+   * As view(), a Buffer over all of memory, for Buffer's compare, copy and fill in bulk
+   * (poll_oneoff's subscriptions and events): made once per memory buffer, where Buffer.from
+   * per call would make one each time. Valid until memory grows.
+   */
+  wholeBuffer(ptr: number, len: number): Buffer {
+    this.check(ptr, len);
+    return this.whole ??= Buffer.from(this.buffer);
   }
 
   /** The host address of guest byte ptr, for structures the kernel reads or writes itself. */

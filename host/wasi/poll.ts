@@ -45,26 +45,37 @@ const EINTR = 4, ENOSYS = 38;
  */
 const MIN_LIMIT = 1024;
 const SIZE = SUBSCRIPTION.SIZE;
+const NS = 1_000_000_000;
 /**
  * A guest blocked here must still see Sandbox.stop (which guard.ts checks only between
  * calls): long waits are cut into slices of this length, with the stop flag read after each.
  */
-const STOP_SLICE_NS = 100_000_000n;
+const STOP_SLICE_NS = 100_000_000;
+/** A u64 below 2^53 is exact as a number: its high half is below 2^21. */
+const EXACT_HIGH = 0x200000;
 
 const clockNow = libc.keptBuffer(16);
 const timeout = Buffer.alloc(16);
+const timeoutView = new DataView(timeout.buffer, timeout.byteOffset, timeout.length);
 const count = libc.keptBuffer(4);
 /** False once epoll_pwait2 answered ENOSYS (Linux before 5.11). */
 let pwait2 = true;
 
 // Per-call scratch, shared by every guest of this thread (calls never overlap), grown to the
 // largest call seen: events answered at once in order; ready subscriptions, with their nbytes
-// and flags by subscription index.
+// and flags by subscription index; clock subscriptions with their clock and deadline. Times
+// are whole seconds and nanoseconds, two numbers: exact for any u64 of nanoseconds, where one
+// number is exact only below 2^53 ns (104 days; realtime is past 2^60), and no BigInt is made
+// per call.
 let work = new Int32Array(64);
 let nowIdx = new Int32Array(64), nowErr = new Uint16Array(64), nowBytes = new Float64Array(64);
 let readyIdx = new Int32Array(64), readyBytes = new Float64Array(64), readyFlags = new Uint16Array(64);
+let clockIdx = new Int32Array(64), clockId = new Uint8Array(64), fired = new Int32Array(64);
+let deadlineSec = new Float64Array(64), deadlineNsec = new Float64Array(64);
 let epollEvents = Buffer.alloc(64 * libc.EPOLL_EVENT_SIZE);
-const clockIdx: number[] = [], clockId: number[] = [], clockDeadline: bigint[] = [], fired: number[] = [];
+let epollView = new DataView(epollEvents.buffer, epollEvents.byteOffset, epollEvents.length);
+/** The time on realtime (0) and monotonic (1), read at most once per pass (readClock). */
+const nowSec = new Float64Array(2), nowNsec = new Float64Array(2), nowRead = new Uint8Array(2);
 const sets = new WeakMap<FdTable, PollSet>();
 
 function grow(n: number): void {
@@ -73,29 +84,73 @@ function grow(n: number): void {
   const cap = Math.max(n, 2 * nowIdx.length);
   nowIdx = new Int32Array(cap); nowErr = new Uint16Array(cap); nowBytes = new Float64Array(cap);
   readyIdx = new Int32Array(cap); readyBytes = new Float64Array(cap); readyFlags = new Uint16Array(cap);
+  clockIdx = new Int32Array(cap); clockId = new Uint8Array(cap); fired = new Int32Array(cap);
+  deadlineSec = new Float64Array(cap); deadlineNsec = new Float64Array(cap);
 }
 
-/** Waits for the registered descriptors, at most `wait` ns (null: without limit); returns epoll's count. */
-function epollWait(set: PollSet, wait: bigint | null): number {
+/** floor(ns / 1e9) for a whole number of ns: the quotient corrected where division rounded across a second. */
+function secondsOf(ns: number): number {
+  const sec = Math.floor(ns / NS), rest = ns - sec * NS;
+  return rest < 0 ? sec - 1 : rest >= NS ? sec + 1 : sec;
+}
+
+/** Waits for the registered descriptors, at most `wait` ns (-1: without limit); returns epoll's count. */
+function epollWait(set: PollSet, wait: number): number {
   const max = Math.max(set.live, 1);
-  if (epollEvents.length < max * libc.EPOLL_EVENT_SIZE) epollEvents = Buffer.alloc(2 * max * libc.EPOLL_EVENT_SIZE);
-  if (wait !== null) {
-    timeout.writeBigInt64LE(wait / 1_000_000_000n, 0);
-    timeout.writeBigInt64LE(wait % 1_000_000_000n, 8);
+  if (epollEvents.length < max * libc.EPOLL_EVENT_SIZE) {
+    epollEvents = Buffer.alloc(2 * max * libc.EPOLL_EVENT_SIZE);
+    epollView = new DataView(epollEvents.buffer, epollEvents.byteOffset, epollEvents.length);
+  }
+  if (wait >= 0) {
+    // A wait past 2^53 ns (104 days) is not exact, and need not be: the clocks are read again
+    // after it, so it ends no earlier than they are due.
+    const sec = secondsOf(wait), nsec = Math.min(Math.max(wait - sec * NS, 0), NS - 1);
+    timeoutView.setUint32(0, sec % 0x100000000, true);
+    timeoutView.setUint32(4, Math.floor(sec / 0x100000000), true);
+    timeoutView.setUint32(8, nsec, true);
+    timeoutView.setUint32(12, 0, true);
   }
   if (pwait2) {
-    const r = libc.epoll_pwait2(set.epfd, epollEvents, max, wait === null ? null : timeout);
+    const r = libc.epoll_pwait2(set.epfd, epollEvents, max, wait < 0 ? null : timeout);
     if (r !== -ENOSYS) return r;
     pwait2 = false;
   }
   // epoll_wait(2) has milliseconds: round up, so that a clock is never reported early.
-  const ms = wait === null ? -1 : Number((wait + 999_999n) / 1_000_000n);
-  return libc.epoll_wait(set.epfd, epollEvents, max, Math.min(ms, 0x7fffffff));
+  const ms = wait < 0 ? -1 : Math.min(Math.ceil(wait / 1_000_000), 0x7fffffff);
+  return libc.epoll_wait(set.epfd, epollEvents, max, ms);
 }
 
-function now(clock: number): bigint {
+/** Reads `clock` (realtime or monotonic) into nowSec and nowNsec, unless this pass already did. */
+function readClock(clock: number): void {
+  if (nowRead[clock] !== 0) return;
   if (libc.clockGettimeAt(clock, clockNow.at) < 0) fail(errno.inval);
-  return clockNow.buf.readBigInt64LE(0) * 1_000_000_000n + clockNow.buf.readBigInt64LE(8);
+  const v = clockNow.view;
+  nowSec[clock] = v.getInt32(4, true) * 0x100000000 + v.getUint32(0, true);
+  nowNsec[clock] = v.getUint32(8, true);
+  nowRead[clock] = 1;
+}
+
+/** Clock c's deadline from the subscription's timeout (u64 ns, at `at` in `dv`), absolute or from now. */
+function setDeadline(c: number, dv: DataView, at: number, clock: number, abs: boolean): void {
+  const lo = dv.getUint32(at, true), hi = dv.getUint32(at + 4, true);
+  let sec: number, nsec: number;
+  if (hi < EXACT_HIGH) {
+    const ns = hi * 0x100000000 + lo;
+    sec = secondsOf(ns);
+    nsec = ns - sec * NS;
+  } else {
+    const ns = (BigInt(hi) << 32n) | BigInt(lo); // rare: realtime deadlines, waits past 104 days
+    sec = Number(ns / 1_000_000_000n);
+    nsec = Number(ns % 1_000_000_000n);
+  }
+  if (!abs) {
+    readClock(clock);
+    sec += nowSec[clock];
+    nsec += nowNsec[clock];
+    if (nsec >= NS) { sec += 1; nsec -= NS; }
+  }
+  deadlineSec[c] = sec;
+  deadlineNsec[c] = nsec;
 }
 
 /** Bytes left to read from a regular file's position to its end. */
@@ -114,58 +169,67 @@ function pollSet(fds: FdTable): PollSet {
   return set;
 }
 
+/** Writes the event for subscription i (its userdata and type from the cache) at `o` in `out`. */
+function putEvent(out: DataView, o: number, cache: DataView, i: number, error: number, nbytes: number, flags: number): void {
+  const s = i * SIZE;
+  out.setUint32(o + EVENT.USERDATA, cache.getUint32(s, true), true);
+  out.setUint32(o + EVENT.USERDATA + 4, cache.getUint32(s + 4, true), true);
+  out.setUint16(o + EVENT.ERROR, error, true);
+  out.setUint8(o + EVENT.TYPE, cache.getUint8(s + SUBSCRIPTION.TAG));
+  out.setUint32(o + EVENT.NBYTES, nbytes >>> 0, true);
+  out.setUint32(o + EVENT.NBYTES + 4, Math.floor(nbytes / 0x100000000), true);
+  out.setUint16(o + EVENT.FLAGS, flags, true);
+}
+
 /** Writes the events for the subscriptions at `inPtr` into `outPtr`; returns how many. */
 export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: number): number {
   if (n === 0) fail(errno.inval);
   if (n > MIN_LIMIT && n > openFilesLimit()) fail(errno.inval);
   // Both ranges are checked before anything is read; nothing below can grow memory, so the
-  // view stays valid for the whole call.
+  // views stay valid for the whole call.
   ctx.mem.check(outPtr, n * EVENT.SIZE);
-  const view = ctx.mem.bytes(inPtr, n * SIZE);
-  const subs = Buffer.from(view.buffer, view.byteOffset, view.length);
+  const subs = ctx.mem.wholeBuffer(inPtr, n * SIZE);
+  const dv = ctx.mem.view(inPtr, n * SIZE);
+  const base = inPtr >>> 0;
   const set = pollSet(ctx.fds);
   set.reserve(n);
-  grow(n + set.dirty.length + set.again.length);
+  grow(n + set.pendingCount);
 
   // What to decode: the entries that differ from the previous call's, those the table
   // invalidated, and last call's clocks and answered-at-once ones; entries past n are gone.
-  let w = set.diff(subs, n, work, 0);
-  for (const i of set.again) if (i < n) work[w++] = i;
-  for (const i of set.dirty) if (i < n) work[w++] = i;
+  let w = set.diff(subs, base, n, work, 0);
+  w = set.pending(n, work, w);
   for (let i = n; i < set.count; i++) set.release(i);
-  set.dirty = [];
   set.count = n;
   const todo = work.subarray(0, w).sort();
 
-  const again: number[] = [];
-  let nNow = 0;
-  clockIdx.length = clockId.length = clockDeadline.length = 0;
-  const nowOf: (bigint | null)[] = [null, null];
+  let nNow = 0, nClockSubs = 0;
+  nowRead[0] = nowRead[1] = 0;
   for (let k = 0; k < todo.length; k++) {
     const i = todo[k];
     if (k > 0 && i === todo[k - 1]) continue;
     set.release(i);
-    subs.copy(set.cache, i * SIZE, i * SIZE, (i + 1) * SIZE);
-    const s = i * SIZE;
-    const type = subs[s + SUBSCRIPTION.TAG];
+    subs.copy(set.cache, i * SIZE, base + i * SIZE, base + (i + 1) * SIZE);
+    const s = base + i * SIZE;
+    const type = dv.getUint8(s + SUBSCRIPTION.TAG);
     let error = 0, nbytes = 0;
     if (type === EVENTTYPE.CLOCK) {
-      const clock = subs.readUInt32LE(s + SUBSCRIPTION.CLOCK_ID);
+      const clock = dv.getUint32(s + SUBSCRIPTION.CLOCK_ID, true);
       if (clock === CLOCK.REALTIME || clock === CLOCK.MONOTONIC) {
-        const ns = subs.readBigUInt64LE(s + SUBSCRIPTION.CLOCK_TIMEOUT);
-        const abs = (subs.readUInt16LE(s + SUBSCRIPTION.CLOCK_FLAGS) & SUBSCRIPTION_CLOCK_ABSTIME) !== 0;
-        clockIdx.push(i);
-        clockId.push(clock);
-        clockDeadline.push(abs ? ns : (nowOf[clock] ??= now(clock)) + ns);
+        const abs = (dv.getUint16(s + SUBSCRIPTION.CLOCK_FLAGS, true) & SUBSCRIPTION_CLOCK_ABSTIME) !== 0;
+        setDeadline(nClockSubs, dv, s + SUBSCRIPTION.CLOCK_TIMEOUT, clock, abs);
+        clockIdx[nClockSubs] = i;
+        clockId[nClockSubs] = clock;
+        nClockSubs++;
         set.kind[i] = Kind.Clock;
-        again.push(i);
+        set.keepAgain(i);
         continue;
       }
       error = errno.inval;
     } else if (type === EVENTTYPE.FD_READ || type === EVENTTYPE.FD_WRITE) {
       try {
         const direction = type === EVENTTYPE.FD_READ ? R.FD_READ : R.FD_WRITE;
-        const entry = ctx.fds.getUnrevoked(subs.readUInt32LE(s + SUBSCRIPTION.FD), R.POLL_FD_READWRITE | direction);
+        const entry = ctx.fds.getUnrevoked(dv.getUint32(s + SUBSCRIPTION.FD, true), R.POLL_FD_READWRITE | direction);
         if (entry.pending !== null) nbytes = entry.pending.length;
         else if (entry.hostFd < 0 || entry.filetype === FILETYPE.DIRECTORY) nbytes = 0;
         else if (entry.filetype === FILETYPE.REGULAR_FILE) nbytes = type === EVENTTYPE.FD_READ ? fileRemaining(entry) : 0;
@@ -178,77 +242,73 @@ export function poll_oneoff(ctx: Context, inPtr: number, outPtr: number, n: numb
       error = errno.inval;
     }
     set.kind[i] = Kind.Now; // answered at once, and decoded again next call
-    again.push(i);
+    set.keepAgain(i);
     nowIdx[nNow] = i;
     nowErr[nNow] = error;
     nowBytes[nNow] = nbytes;
     nNow++;
   }
-  set.again = again;
-  set.settle();
+  set.decoded();
 
   const stop = ctx.stop;
   let nReady = 0, nClocks = 0;
   // One pass at least, so that descriptors ready now are reported with the immediate events;
   // more only while nothing is ready.
-  for (let pass = 0; (pass === 0 || nNow + nReady + nClocks === 0) && (clockIdx.length > 0 || set.live > 0); pass++) {
+  for (let pass = 0; (pass === 0 || nNow + nReady + nClocks === 0) && (nClockSubs > 0 || set.live > 0); pass++) {
     // Wait no longer than the earliest clock; without clocks, until a descriptor is ready.
-    let wait: bigint | null = nNow > 0 ? 0n : null;
-    nowOf[0] = nowOf[1] = null;
-    for (let c = 0; c < clockIdx.length; c++) {
-      const left = clockDeadline[c] - (nowOf[clockId[c]] ??= now(clockId[c]));
-      const l = left > 0n ? left : 0n;
-      if (wait === null || l < wait) wait = l;
+    let wait = nNow > 0 ? 0 : -1;
+    nowRead[0] = nowRead[1] = 0;
+    for (let c = 0; c < nClockSubs; c++) {
+      const id = clockId[c];
+      readClock(id);
+      // Exact while the deadline is within 104 days; past that, a wait a few ns off.
+      const left = (deadlineSec[c] - nowSec[id]) * NS + (deadlineNsec[c] - nowNsec[id]);
+      const l = left > 0 ? left : 0;
+      if (wait < 0 || l < wait) wait = l;
     }
-    if (stop !== null && (wait === null || wait > STOP_SLICE_NS)) wait = STOP_SLICE_NS;
+    if (stop !== null && (wait < 0 || wait > STOP_SLICE_NS)) wait = STOP_SLICE_NS;
     const r = epollWait(set, wait);
     if (r !== -EINTR) check(r);
     if (stop !== null && stop[0] !== 0) throw new ProcExit(128 + stop[0]);
+    const ev = epollView;
     for (let k = 0; k < r; k++) {
-      const bits = epollEvents.readUInt32LE(k * libc.EPOLL_EVENT_SIZE);
+      const bits = ev.getUint32(k * libc.EPOLL_EVENT_SIZE, true);
       const at = k * libc.EPOLL_EVENT_SIZE + libc.EPOLL_DATA_OFFSET;
-      const reg = set.regs.get(epollEvents.readUInt32LE(at) + epollEvents.readUInt32LE(at + 4) * 0x100000000);
-      if (reg === undefined) continue;
+      const slot = set.slotOfEvent(ev.getUint32(at, true), ev.getUint32(at + 4, true));
+      if (slot < 0) continue;
       const hangup = (bits & (EPOLLHUP | EPOLLERR)) !== 0;
-      for (const i of reg.subs) {
+      for (let i = set.first[slot]; i >= 0; i = set.next[i]) {
         const read = set.cache[i * SIZE + SUBSCRIPTION.TAG] === EVENTTYPE.FD_READ;
         if (!hangup && (bits & (read ? EPOLLIN : EPOLLOUT)) === 0) continue;
         let nbytes = 0;
-        if (read && reg.fionread) {
-          if (libc.ioctlAt(reg.entry.hostFd, FIONREAD, count.at) === 0) nbytes = count.view.getInt32(0, true);
-          else reg.fionread = false; // a listening socket: EINVAL, every time
+        if (read && set.regFionread[slot] !== 0) {
+          if (libc.ioctlAt(set.regEntry[slot]!.hostFd, FIONREAD, count.at) === 0) nbytes = count.view.getInt32(0, true);
+          else set.regFionread[slot] = 0; // a listening socket: EINVAL, every time
         }
         readyIdx[nReady++] = i;
         readyBytes[i] = nbytes;
         readyFlags[i] = hangup ? EVENT_FD_READWRITE_HANGUP : 0;
       }
     }
-    nowOf[0] = nowOf[1] = null;
-    for (let c = 0; c < clockIdx.length; c++) {
-      if ((nowOf[clockId[c]] ??= now(clockId[c])) >= clockDeadline[c]) fired[nClocks++] = clockIdx[c];
+    nowRead[0] = nowRead[1] = 0;
+    for (let c = 0; c < nClockSubs; c++) {
+      const id = clockId[c];
+      readClock(id);
+      const sec = nowSec[id];
+      if (sec > deadlineSec[c] || (sec === deadlineSec[c] && nowNsec[id] >= deadlineNsec[c])) fired[nClocks++] = clockIdx[c];
     }
   }
 
   const total = nNow + nReady + nClocks;
   if (total === 0) return 0;
   readyIdx.subarray(0, nReady).sort(); // ready descriptors in subscription order
-  ctx.mem.bytes(outPtr, total * EVENT.SIZE).fill(0);
-  const out = ctx.mem.view(outPtr, total * EVENT.SIZE);
-  let o = outPtr >>> 0;
-  const put = (i: number, error: number, nbytes: number, flags: number): void => {
-    const s = i * SIZE;
-    out.setUint32(o + EVENT.USERDATA, set.cache.readUInt32LE(s), true);
-    out.setUint32(o + EVENT.USERDATA + 4, set.cache.readUInt32LE(s + 4), true);
-    out.setUint16(o + EVENT.ERROR, error, true);
-    out.setUint8(o + EVENT.TYPE, set.cache[s + SUBSCRIPTION.TAG]);
-    out.setUint32(o + EVENT.NBYTES, nbytes >>> 0, true);
-    out.setUint32(o + EVENT.NBYTES + 4, Math.floor(nbytes / 0x100000000), true);
-    out.setUint16(o + EVENT.FLAGS, flags, true);
-    o += EVENT.SIZE;
-  };
-  for (let k = 0; k < nNow; k++) put(nowIdx[k], nowErr[k], nowBytes[k], 0);
-  for (let k = 0; k < nReady; k++) put(readyIdx[k], 0, readyBytes[readyIdx[k]], readyFlags[readyIdx[k]]);
-  for (let k = 0; k < nClocks; k++) put(fired[k], 0, 0, 0);
+  const o0 = outPtr >>> 0;
+  ctx.mem.wholeBuffer(outPtr, total * EVENT.SIZE).fill(0, o0, o0 + total * EVENT.SIZE);
+  const out = ctx.mem.view(outPtr, total * EVENT.SIZE), cache = set.cacheView;
+  let o = o0;
+  for (let k = 0; k < nNow; k++, o += EVENT.SIZE) putEvent(out, o, cache, nowIdx[k], nowErr[k], nowBytes[k], 0);
+  for (let k = 0; k < nReady; k++, o += EVENT.SIZE) putEvent(out, o, cache, readyIdx[k], 0, readyBytes[readyIdx[k]], readyFlags[readyIdx[k]]);
+  for (let k = 0; k < nClocks; k++, o += EVENT.SIZE) putEvent(out, o, cache, fired[k], 0, 0, 0);
   return total;
 }
 /**

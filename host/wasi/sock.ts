@@ -80,9 +80,12 @@ export function sock_send(ctx: Context, fd: number, count: number, siflags: numb
   const e = ctx.fds.getUnrevoked(fd, R.FD_WRITE);
   if (siflags !== 0) fail(errno.inval);
   if (e.hostFd < 0) fail(errno.notsock);
+  const flags = MSG.NOSIGNAL | (e.emulateNonblock ? MSG.DONTWAIT : 0);
   hostIovecs(ctx.mem, count);
   const m = msghdr(count);
-  return retrying(e, true, ctx.stop, () => libc.sendmsg(e.hostFd, m, MSG.NOSIGNAL | (e.emulateNonblock ? MSG.DONTWAIT : 0)));
+  // The common case makes no closure: one is made only where the call must be retried.
+  const r = libc.sendmsg(e.hostFd, m, flags);
+  return r >= 0 ? r : retrying(e, true, ctx.stop, () => libc.sendmsg(e.hostFd, m, flags), r);
 }
 
 /** shutdown(2): WASI's sdflags RD=1, WR=2 and both; anything else is `inval`. */
