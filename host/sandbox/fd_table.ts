@@ -26,8 +26,9 @@ export class FdEntry {
    */
   sharedDescription = false;
   /**
-   * Set while the guest has not asked for NONBLOCK on a shared description that is
-   * non-blocking anyway (Node makes some pipes so): I/O waits instead of returning EAGAIN.
+   * A shared description the guest sees blocking (it starts so when the description is
+   * blocking, and fd_fdstat_set_flags without NONBLOCK sets it): where the host answers EAGAIN
+   * anyway, the description being non-blocking (Node makes some pipes so), I/O waits instead.
    */
   emulateBlocking = false;
   /**

@@ -28,7 +28,6 @@
 import * as libc from '../native/libc.js';
 import { fromLinux, WasiError } from '../sandbox/errno.js';
 import type { FdEntry, FdTable, TableObserver } from '../sandbox/fd_table.js';
-import { FILETYPE } from '../sandbox/rights.js';
 import { EVENTTYPE, SUBSCRIPTION } from './abi.js';
 
 const EPOLL_CLOEXEC = 0o2000000;
@@ -375,8 +374,3 @@ function grown<T extends Uint8Array | Uint32Array | Int32Array>(a: T, cap: numbe
   return b;
 }
 
-/** Whether an entry is waited on through epoll, rather than answered at once. */
-export function needsWait(entry: FdEntry): boolean {
-  return entry.pending === null && entry.hostFd >= 0 &&
-    entry.filetype !== FILETYPE.DIRECTORY && entry.filetype !== FILETYPE.REGULAR_FILE;
-}
