@@ -28,6 +28,8 @@ writeFileSync(join(work, 'f'), 'xyz');
 
 /** What the glue calls when the guest drops its last handle. */
 const dispose = (o: object): void => (o as Record<symbol, () => void>)[DISPOSE]();
+/** The rep an object gives the glue (jco reads `obj[Symbol.for('cabiRep')]`). */
+const rep = (o: object): number => (o as unknown as Record<symbol, number>)[CABI_REP];
 
 type Lowered = (inHandle: number, offset: bigint, outHandle: number, count: bigint, ret: number) => void;
 
@@ -36,7 +38,6 @@ function host() {
   const h = wasi2Host(work);
   const { zerocopy, file, pipeOut } = h;
   // As the glue makes them (rscTableCreateOwn): handle 1 in each, the rep from the object.
-  const rep = (o: object) => (o as unknown as Record<symbol, number>)[CABI_REP];
   const descriptors = [T_FLAG, 0, 0, rep(file) | T_FLAG];
   const streams = [T_FLAG, 0, 0, rep(pipeOut) | T_FLAG];
   const memory = new WebAssembly.Memory({ initial: 1 });
@@ -104,7 +105,7 @@ for (const [name, offset, count, out] of CASES) {
     const a = host(), b = host();
     try {
       const aOut = out?.(a) ?? a.pipeOut, bOut = out?.(b) ?? b.pipeOut;
-      a.streams[3] = (aOut as unknown as Record<symbol, number>)[CABI_REP] | T_FLAG;
+      a.streams[3] = rep(aOut) | T_FLAG;
       a.lower([a.descriptors, a.streams])(1, offset, 1, count, 8);
       const expected = answered(() => b.zerocopy.sendfile(b.file, BigInt.asUintN(64, offset), bOut, BigInt.asUintN(64, count)));
       assert.is(stored(a.memory, 8), expected);
@@ -201,11 +202,11 @@ lowering('a freed rep is not given again before the others', () => {
     const reps = repsOf(h.ctx);
     const a = h.dir.openAt({}, 'f', {}, { read: true }) as Descriptor;
     const b = h.dir.openAt({}, 'f', {}, { read: true }) as Descriptor;
-    const repA = (a as unknown as Record<symbol, number>)[CABI_REP];
-    assert.is.not((b as unknown as Record<symbol, number>)[CABI_REP], repA);
+    const repA = rep(a);
+    assert.is.not(rep(b), repA);
     dispose(a);
     const c = h.dir.openAt({}, 'f', {}, { read: true }) as Descriptor;
-    const repC = (c as unknown as Record<symbol, number>)[CABI_REP];
+    const repC = rep(c);
     assert.is.not(repC, repA);
     assert.is(reps.get(repA), undefined);
     assert.is(reps.get(repC), c);
@@ -233,11 +234,11 @@ lowering('a rep is the object\'s while the guest holds it and is freed when the 
   const h = host();
   try {
     const reps = repsOf(h.ctx);
-    const rep = (h.pipeOut as unknown as Record<symbol, number>)[CABI_REP];
-    assert.is((h.pipeOut as unknown as Record<symbol, number>)[CABI_REP], rep, 'asked again, the same rep');
-    assert.is(reps.get(rep), h.pipeOut);
+    const given = rep(h.pipeOut);
+    assert.is(rep(h.pipeOut), given, 'asked again, the same rep');
+    assert.is(reps.get(given), h.pipeOut);
     dispose(h.pipeOut);
-    assert.is(reps.get(rep), undefined);
+    assert.is(reps.get(given), undefined);
     assert.throws(() => h.lower([h.descriptors, h.streams])(1, 0n, 1, 1n, 8), (e: unknown) => e instanceof WebAssembly.RuntimeError);
   } finally {
     h.close();
