@@ -34,8 +34,6 @@ export function wasi2Imports(ctx: Context, options: Wasi2Options = {}): Record<s
   });
 }
 
-const faces = new Map<Function, Function>();
-
 /**
  * The imports as the glue is given them: each resource class as resourceClass's face for it,
  * from which the glue makes the stand-ins of handles it cannot find (they trap). jco names a
@@ -45,12 +43,8 @@ function forGlue(imports: Record<string, Record<string, unknown>>): Record<strin
   for (const fns of Object.values(imports)) {
     for (const [key, value] of Object.entries(fns)) {
       if (typeof value !== 'function' || !(value.prototype instanceof Resource)) continue;
-      let face = faces.get(value);
-      if (face === undefined) {
-        const wit = key.replace(/[A-Z]/g, (c, at: number) => (at > 0 ? '-' : '') + c.toLowerCase());
-        faces.set(value, face = resourceClass(value as abstract new (...a: never[]) => Resource, wit));
-      }
-      fns[key] = face;
+      const wit = key.replace(/[A-Z]/g, (c, at: number) => (at > 0 ? '-' : '') + c.toLowerCase());
+      fns[key] = resourceClass(value as abstract new (...a: never[]) => Resource, wit);
     }
   }
   return imports;

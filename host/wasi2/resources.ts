@@ -95,8 +95,9 @@ export abstract class Resource {
   protected released(): void {}
 }
 
-/** Each face resourceClass made, with the class it stands for. */
+/** Each face resourceClass made, with the class it stands for, and the other way round. */
 const faces = new WeakMap<Function, Function>();
+const faceOf = new WeakMap<Function, Function>();
 
 /**
  * The class the glue is given for the resource class `cls`: `instanceof` it is `instanceof
@@ -105,6 +106,8 @@ const faces = new WeakMap<Function, Function>();
  * the host lowers itself keeps its lowering there, where the glue looks for it.
  */
 export function resourceClass(cls: abstract new (...a: never[]) => Resource, name: string): Function {
+  const made = faceOf.get(cls);
+  if (made !== undefined) return made; // one face per class, however many instances
   const face = function (): never { return componentTrap(`${name} is made by the host only`); };
   const proto: Record<PropertyKey, unknown> = {};
   for (let p = cls.prototype; p !== Object.prototype; p = Object.getPrototypeOf(p)) {
@@ -125,6 +128,7 @@ export function resourceClass(cls: abstract new (...a: never[]) => Resource, nam
   Object.defineProperty(face, Symbol.hasInstance, { value: (o: unknown) => o instanceof cls });
   Object.defineProperty(face, 'name', { value: cls.name });
   faces.set(face, cls);
+  faceOf.set(cls, face);
   return face;
 }
 
