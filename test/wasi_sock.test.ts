@@ -238,7 +238,8 @@ io('over a non-blocking host socket the guest sees blocking: sock_recv waits for
         c.close(); // the guest's duplicate, then ours: the peer reads end of stream
         libc.close(mine);
         mineOpen = false;
-        await once(peerProc.child, 'exit');
+        // 'close', not 'exit': a child's exit can be seen before what it wrote to stderr is read.
+        await once(peerProc.child, 'close');
         assert.is(Number(peerProc.said()), filled + sent, 'the peer read what was queued and what the guest sent');
       }
     } finally {
