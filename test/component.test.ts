@@ -175,7 +175,8 @@ example('under `run`, it serves the file to each client, moved by sendfile (the 
     EXAMPLE, `127.0.0.1:${port}`, 'payload.bin', '2'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WASM_ZEROCOPY_CACHE: cache } });
   let stderr = '';
   child.stderr.on('data', (c) => { stderr += c; });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': a child's exit can be seen before all it wrote to stderr is read.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   try {
     // The listener exists once the guest has bound it; until then connections are refused.
     const deadline = Date.now() + 60_000;
